@@ -1,0 +1,372 @@
+r"""Critics: neural networks that score every pair of a batch, ``scores[k, i, j] = T_k(x_i, y_j)``.
+
+A critic maps a batch of B joint samples to the B×B score matrix that every bound in
+:mod:`mi_estimators.bounds` consumes (diagonal = joint pairs, off-diagonal = pairs from
+the product of marginals). Critics know nothing of bounds.
+
+Every critic here is an **ensemble of K independent critics held as one module**: each
+weight has a leading member axis, ``(K, in, out)``, and layers run as batched matmuls
+(:func:`torch.baddbmm`), so K critics cost one forward pass of K-wide kernels rather
+than K Python-level passes. ``K = 1`` is the ordinary single critic. Member ``k`` is
+initialised from its own ``torch.Generator`` seeded ``seed + k`` exactly as a one-member
+critic built with that seed, so an ensemble reproduces K separate runs member-wise.
+
+Inputs are ``x`` of shape ``(B, d_x)`` (shared by all members) or ``(K, B, d_x)`` (one
+batch per member); likewise ``y``. The output is always ``(K, B, B)``.
+
+Available critics (:func:`make_critic` builds them by name, :func:`list_critics` lists them):
+
+``separable``
+    :math:`T(x, y) = g(x)^\top h(y)`, or with ``cosine=True``
+    :math:`\cos(g(x), h(y)) / \tau`. Two MLP encoders to ``embed_dim``; O(B) network
+    evaluations per batch. Poole et al. (2019), Oord et al. (2018).
+``joint`` (alias ``concat``)
+    :math:`T(x, y) = \mathrm{MLP}([x; y])` evaluated on all B² pairs. The first layer is
+    split, :math:`W [x_i; y_j] = W_x x_i + W_y y_j`, so layer 1 costs O(B) matmuls and the
+    B² pre-activations are a broadcast add; deeper layers cost O(B²). ``chunk_size``
+    bounds memory at large B by scoring blocks of rows. Belghazi et al. (2018), MINE.
+``bilinear``
+    :math:`T(x, y) = g(x)^\top W h(y)` with MLP feature maps ``g, h``; ``hidden=()`` gives
+    the classic linear critic :math:`x^\top W y` (no encoders).
+``fgaussian``
+    The f-Gaussian kernel critic of f-MICL (Lu et al., TMLR 2023, math_spec §3b):
+    :math:`T(x, y) = -\lVert g(x) - h(y) \rVert^2 / (2\sigma^2) + b`, with a learned
+    log-normaliser ``b`` per member and a fixed width ``sigma``.
+
+Failure modes: separable critics can only represent log-ratios of (low) rank
+``embed_dim``; joint critics cost O(B²·H) per layer and may overfit small data sets.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, Sequence
+
+import torch
+from torch import Tensor, nn
+
+from mi_estimators._checks import check_choice
+
+__all__ = [
+    "BatchedMLP",
+    "Critic",
+    "SeparableCritic",
+    "JointCritic",
+    "BilinearCritic",
+    "FGaussianCritic",
+    "make_critic",
+    "list_critics",
+    "ACTIVATIONS",
+]
+
+ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
+    "relu": torch.relu,
+    "elu": nn.functional.elu,
+    "gelu": nn.functional.gelu,
+    "silu": nn.functional.silu,
+    "tanh": torch.tanh,
+    "leaky_relu": nn.functional.leaky_relu,
+    "softplus": nn.functional.softplus,
+}
+
+
+def _check_positive_int(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _check_hidden(hidden) -> tuple[int, ...]:
+    if isinstance(hidden, int) and not isinstance(hidden, bool):
+        hidden = (hidden,)
+    try:
+        hidden = tuple(hidden)
+    except TypeError:
+        raise ValueError(f"hidden must be a sequence of layer widths, e.g. (256, 256); got {hidden!r}") from None
+    for h in hidden:
+        if isinstance(h, bool) or not isinstance(h, int) or h < 1:
+            raise ValueError(f"hidden must contain positive integers (layer widths), got {hidden!r}")
+    return hidden
+
+
+def _uniform(generators: Sequence[torch.Generator], shape, bound: float, dtype) -> Tensor:
+    """Stack one ``U(-bound, bound)`` draw of ``shape`` per member generator -> (K, *shape)."""
+    draws = [
+        (torch.rand(shape, generator=g, dtype=torch.float64) * 2.0 - 1.0) * bound for g in generators
+    ]
+    return torch.stack(draws).to(dtype)
+
+
+class BatchedMLP(nn.Module):
+    """K independent MLPs with stacked weights ``(K, in, out)``; input ``(K, N, in)`` -> ``(K, N, out)``.
+
+    Initialisation matches :class:`torch.nn.Linear` (weights and biases
+    ``U(-1/sqrt(in), 1/sqrt(in))``), drawn layer by layer from each member's generator.
+    ``widths = (in, h1, ..., out)``; the activation follows every layer but the last.
+    """
+
+    def __init__(self, widths: Sequence[int], generators: Sequence[torch.Generator],
+                 activation: str = "relu", dtype=torch.float32):
+        super().__init__()
+        self.widths = tuple(int(w) for w in widths)
+        self.activation = check_choice("activation", activation, ACTIVATIONS)
+        self._act = ACTIVATIONS[activation]
+        self.weights = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        for fan_in, fan_out in zip(self.widths[:-1], self.widths[1:]):
+            bound = 1.0 / math.sqrt(fan_in)
+            self.weights.append(nn.Parameter(_uniform(generators, (fan_in, fan_out), bound, dtype)))
+            self.biases.append(nn.Parameter(_uniform(generators, (1, fan_out), bound, dtype)))
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.weights)
+
+    def layer(self, i: int, h: Tensor) -> Tensor:
+        """Affine layer ``i`` on ``h`` of shape (K, N, in) (no activation)."""
+        return torch.baddbmm(self.biases[i], h, self.weights[i])
+
+    def forward(self, h: Tensor, start: int = 0) -> Tensor:
+        """Run layers ``start, start+1, ...`` (activation between layers, none after the last)."""
+        n = self.n_layers
+        for i in range(start, n):
+            h = self.layer(i, h)
+            if i < n - 1:
+                h = self._act(h)
+        return h
+
+
+class Critic(nn.Module):
+    """Base class: an ensemble of ``n_critics`` critics producing ``(K, B, B)`` scores.
+
+    Subclasses implement :meth:`scores` on inputs already shaped ``(K, B, d)``.
+    """
+
+    name: str = "critic"
+
+    def __init__(self, dim_x: int, dim_y: int, *, n_critics: int = 1, seed: int = 0,
+                 activation: str = "relu", dtype=torch.float32):
+        super().__init__()
+        self.dim_x = _check_positive_int("dim_x", dim_x)
+        self.dim_y = _check_positive_int("dim_y", dim_y)
+        self.n_critics = _check_positive_int("n_critics", n_critics)
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise ValueError(f"seed must be an integer, got {seed!r}")
+        self.seed = int(seed)
+        self.activation = check_choice("activation", activation, ACTIVATIONS)
+        if dtype not in (torch.float32, torch.float64):
+            raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
+        self.dtype = dtype
+        # one generator per member, consumed in a fixed order by the subclass constructor
+        self._generators = [torch.Generator().manual_seed(self.seed + k) for k in range(self.n_critics)]
+
+    def _shape(self, t: Tensor, dim: int, label: str) -> Tensor:
+        if not isinstance(t, Tensor):
+            raise ValueError(f"{label} must be a torch.Tensor, got {type(t).__name__}")
+        if t.ndim == 2:
+            t = t.unsqueeze(0).expand(self.n_critics, -1, -1)
+        if t.ndim != 3 or t.shape[0] != self.n_critics or t.shape[-1] != dim:
+            raise ValueError(
+                f"{label} must have shape (B, {dim}) or ({self.n_critics}, B, {dim}); got {tuple(t.shape)}"
+            )
+        return t
+
+    def forward(self, x: Tensor, y: Tensor) -> Tensor:
+        """Score matrix ``(K, B, B)`` with ``[k, i, j] = T_k(x_i, y_j)``."""
+        x = self._shape(x, self.dim_x, "x")
+        y = self._shape(y, self.dim_y, "y")
+        if x.shape[1] != y.shape[1]:
+            raise ValueError(f"x and y batches differ in size: {x.shape[1]} vs {y.shape[1]}")
+        return self.scores(x, y)
+
+    def scores(self, x: Tensor, y: Tensor) -> Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def extra_repr(self) -> str:
+        return f"dim_x={self.dim_x}, dim_y={self.dim_y}, n_critics={self.n_critics}, seed={self.seed}"
+
+
+class SeparableCritic(Critic):
+    r"""Separable critic :math:`T(x, y) = g(x)^\top h(y)` (or :math:`\cos(g(x), h(y))/\tau`).
+
+    ``g`` and ``h`` are MLPs ``dim -> hidden... -> embed_dim``. The optimum is reachable only
+    if the log density ratio has a rank-``embed_dim`` factorisation up to the bound's
+    allowed shifts; with ``cosine=True`` scores are bounded by ``1/temperature``, which caps
+    every estimate (InfoNCE-style estimates need ``2/temperature`` of score range).
+    Poole et al. (2019), "On variational bounds of mutual information".
+    """
+
+    name = "separable"
+
+    def __init__(self, dim_x, dim_y, *, hidden=(256, 256), embed_dim=32, cosine=False,
+                 temperature=1.0, **kw):
+        super().__init__(dim_x, dim_y, **kw)
+        self.hidden = _check_hidden(hidden)
+        self.embed_dim = _check_positive_int("embed_dim", embed_dim)
+        self.cosine = bool(cosine)
+        if not (isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature > 0):
+            raise ValueError(f"temperature must be a positive number, got {temperature!r}")
+        self.temperature = float(temperature)
+        g = self._generators
+        self.g = BatchedMLP((self.dim_x, *self.hidden, self.embed_dim), g, self.activation, self.dtype)
+        self.h = BatchedMLP((self.dim_y, *self.hidden, self.embed_dim), g, self.activation, self.dtype)
+
+    def scores(self, x, y):
+        gx, hy = self.g(x), self.h(y)
+        if self.cosine:
+            gx = nn.functional.normalize(gx, dim=-1)
+            hy = nn.functional.normalize(hy, dim=-1) / self.temperature
+        return torch.bmm(gx, hy.transpose(1, 2))
+
+
+class JointCritic(Critic):
+    r"""Joint ("concat") critic :math:`T(x, y) = \mathrm{MLP}([x; y])` on all B² pairs.
+
+    The first affine layer is split, :math:`W[x_i; y_j] + b = (W_x x_i + b) + W_y y_j`:
+    per-sample projections ``(K, B, H)`` are broadcast-added into ``(K, B, B, H)``, so layer
+    1 costs O(B) matmuls; the remaining layers run as batched matmuls on the ``B²`` rows.
+    The weights are exactly those of an MLP on the concatenation (same initialisation).
+    ``chunk_size`` (rows of the score matrix per block, default: all) bounds the memory of
+    the hidden activations to ``K * chunk_size * B * H`` floats. Universal approximator
+    of the log-ratio, at O(B²·H²) cost per batch. Belghazi et al. (2018); Poole et al. (2019).
+    """
+
+    name = "joint"
+
+    def __init__(self, dim_x, dim_y, *, hidden=(256, 256), chunk_size=None, **kw):
+        super().__init__(dim_x, dim_y, **kw)
+        self.hidden = _check_hidden(hidden)
+        if not self.hidden:
+            raise ValueError("the joint critic needs at least one hidden layer, e.g. hidden=(256, 256)")
+        if chunk_size is not None:
+            chunk_size = _check_positive_int("chunk_size", chunk_size)
+        self.chunk_size = chunk_size
+        self.mlp = BatchedMLP((self.dim_x + self.dim_y, *self.hidden, 1), self._generators,
+                              self.activation, self.dtype)
+
+    def scores(self, x, y):
+        k, b, _ = x.shape
+        w1, b1 = self.mlp.weights[0], self.mlp.biases[0]
+        px = torch.baddbmm(b1, x, w1[:, : self.dim_x])      # (K, B, H)
+        py = torch.bmm(y, w1[:, self.dim_x:])                 # (K, B, H)
+        act = self.mlp._act
+        step = self.chunk_size or b
+        blocks = []
+        for start in range(0, b, step):
+            h = act(px[:, start:start + step, None, :] + py[:, None, :, :])  # (K, c, B, H)
+            c = h.shape[1]
+            out = self.mlp(h.reshape(k, c * b, -1), start=1)                # (K, c*B, 1)
+            blocks.append(out.reshape(k, c, b))
+        return blocks[0] if len(blocks) == 1 else torch.cat(blocks, dim=1)
+
+
+class BilinearCritic(Critic):
+    r"""Bilinear critic :math:`T(x, y) = g(x)^\top W h(y)`.
+
+    ``g, h`` are MLP feature maps to ``embed_dim``; with ``hidden=()`` they are omitted and
+    the critic is the classic linear-in-each-argument :math:`x^\top W y`, which is optimal
+    for jointly Gaussian data up to the quadratic terms (Poole et al., 2019).
+    """
+
+    name = "bilinear"
+
+    def __init__(self, dim_x, dim_y, *, hidden=(256, 256), embed_dim=32, **kw):
+        super().__init__(dim_x, dim_y, **kw)
+        self.hidden = _check_hidden(hidden)
+        self.embed_dim = _check_positive_int("embed_dim", embed_dim)
+        g = self._generators
+        if self.hidden:
+            self.g = BatchedMLP((self.dim_x, *self.hidden, self.embed_dim), g, self.activation, self.dtype)
+            self.h = BatchedMLP((self.dim_y, *self.hidden, self.embed_dim), g, self.activation, self.dtype)
+            ex = ey = self.embed_dim
+        else:
+            self.g = self.h = None
+            ex, ey = self.dim_x, self.dim_y
+        self.W = nn.Parameter(_uniform(g, (ex, ey), 1.0 / math.sqrt(ex), self.dtype))
+
+    def scores(self, x, y):
+        gx = self.g(x) if self.g is not None else x
+        hy = self.h(y) if self.h is not None else y
+        return torch.bmm(torch.bmm(gx, self.W), hy.transpose(1, 2))
+
+
+class FGaussianCritic(Critic):
+    r"""f-Gaussian kernel critic of f-MICL: :math:`T = -\lVert g(x)-h(y)\rVert^2/(2\sigma^2) + b`.
+
+    The log of a Gaussian kernel between embeddings plus a learned log-normaliser ``b``
+    (one scalar per member, initialised at 0), so :math:`\hat r = e^T` is a kernel density
+    ratio (math_spec §3b). Squared distances use
+    :math:`\lVert u\rVert^2 + \lVert v\rVert^2 - 2u^\top v`, clamped at 0. With KL it
+    trains Wang–Isola alignment plus Gaussian-potential uniformity. Lu et al., TMLR 2023.
+    """
+
+    name = "fgaussian"
+
+    def __init__(self, dim_x, dim_y, *, hidden=(256, 256), embed_dim=32, sigma=1.0, **kw):
+        super().__init__(dim_x, dim_y, **kw)
+        self.hidden = _check_hidden(hidden)
+        self.embed_dim = _check_positive_int("embed_dim", embed_dim)
+        if not (isinstance(sigma, (int, float)) and math.isfinite(sigma) and sigma > 0):
+            raise ValueError(f"sigma (kernel width) must be a positive number, got {sigma!r}")
+        self.sigma = float(sigma)
+        g = self._generators
+        self.g = BatchedMLP((self.dim_x, *self.hidden, self.embed_dim), g, self.activation, self.dtype)
+        self.h = BatchedMLP((self.dim_y, *self.hidden, self.embed_dim), g, self.activation, self.dtype)
+        self.log_norm = nn.Parameter(torch.zeros(self.n_critics, 1, 1, dtype=self.dtype))
+
+    def scores(self, x, y):
+        gx, hy = self.g(x), self.h(y)
+        sq = (gx * gx).sum(-1, keepdim=True) + (hy * hy).sum(-1).unsqueeze(1)
+        d2 = torch.baddbmm(sq, gx, hy.transpose(1, 2), alpha=-2.0).clamp_min(0.0)
+        return self.log_norm - d2 / (2.0 * self.sigma**2)
+
+
+_CRITICS: dict[str, type[Critic]] = {
+    "separable": SeparableCritic,
+    "joint": JointCritic,
+    "concat": JointCritic,
+    "bilinear": BilinearCritic,
+    "fgaussian": FGaussianCritic,
+}
+
+# options each critic accepts beyond the common ones (used by the estimator API to route kwargs)
+CRITIC_OPTIONS: dict[str, tuple[str, ...]] = {
+    "separable": ("hidden", "embed_dim", "cosine", "temperature"),
+    "joint": ("hidden", "chunk_size"),
+    "concat": ("hidden", "chunk_size"),
+    "bilinear": ("hidden", "embed_dim"),
+    "fgaussian": ("hidden", "embed_dim", "sigma"),
+}
+
+
+def list_critics() -> list[str]:
+    """Names accepted by :func:`make_critic` (``concat`` is an alias of ``joint``)."""
+    return sorted(_CRITICS)
+
+
+def make_critic(name: str, dim_x: int, dim_y: int, *, hidden=(256, 256), embed_dim=32,
+                n_critics: int = 1, activation: str = "relu", seed: int = 0,
+                dtype=torch.float32, **kw) -> Critic:
+    """Build a critic (an ensemble of ``n_critics`` members) by name.
+
+    >>> critic = make_critic("separable", 5, 5, hidden=(64,), embed_dim=8, n_critics=4)
+    >>> critic(torch.randn(32, 5), torch.randn(32, 5)).shape
+    torch.Size([4, 32, 32])
+
+    Member ``k`` is initialised from ``seed + k``. Critic-specific options: ``cosine``,
+    ``temperature`` (separable), ``chunk_size`` (joint), ``sigma`` (fgaussian). ``embed_dim``
+    is ignored by the joint critic. Unknown names or options raise ``ValueError``.
+    """
+    name = check_choice("critic", name, _CRITICS)
+    allowed = set(CRITIC_OPTIONS[name]) - {"hidden", "embed_dim"}
+    unknown = sorted(set(kw) - allowed)
+    if unknown:
+        raise ValueError(
+            f"unknown option(s) {', '.join(map(repr, unknown))} for critic {name!r}; "
+            f"valid options: hidden, embed_dim, n_critics, activation, seed, dtype"
+            + "".join(f", {o}" for o in sorted(allowed))
+        )
+    common = dict(n_critics=n_critics, activation=activation, seed=seed, dtype=dtype)
+    cls = _CRITICS[name]
+    if cls is JointCritic:
+        return cls(dim_x, dim_y, hidden=hidden, **common, **kw)
+    return cls(dim_x, dim_y, hidden=hidden, embed_dim=embed_dim, **common, **kw)
