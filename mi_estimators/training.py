@@ -1,0 +1,345 @@
+r"""Training loop: fit critics (an ensemble of K at once) to a bound with Adam.
+
+Two modes, one loop:
+
+* **dataset** (``train=(x, y), heldout=(x, y)``): finite data. Each member draws its own
+  shuffled minibatches of the training part (epoch by epoch, dropping the last partial
+  batch); the held-out part is only ever used for evaluation, early stopping and the
+  reported value.
+* **streaming** (``sampler=...``): a fresh batch every step, the protocol of Poole et al.
+  (2019) and Song & Ermon (2020). A sampler is ``sampler(n, rng) -> (x, y)`` with ``rng`` a
+  :class:`numpy.random.Generator`, or any object with ``.sample(n, seed)`` (a
+  :class:`synthetic.Task`). Member ``k`` draws ``chunk * batch_size`` samples at a time
+  from its own stream and uses them as ``chunk`` consecutive batches. A held-out set of
+  ``n_heldout`` samples is drawn once, from its own stream.
+
+Seeding (what makes ensembles equal separate runs): member ``k`` of a run with ``seed=s``
+draws its batches from generators seeded ``s + k`` (the critic's weights are seeded the
+same way by :func:`mi_estimators.critics.make_critic`); the held-out partitions and the
+streaming held-out set come from ``split_seed`` (default ``s``) and are shared by all
+members. So member ``k`` of ``(n_critics=K, seed=s)`` equals a one-critic run with
+``seed=s+k, split_seed=s`` up to float round-off. The ensemble's loss is the sum of the
+members' losses; Adam is element-wise, so each member follows its own trajectory.
+
+Evaluation happens every ``eval_every`` steps, off the hot path (the hot loop has no host
+synchronisation): the held-out set is cut into disjoint batches of ``eval_batch_size``
+(default ``batch_size``, so batch-size-dependent bounds such as InfoNCE's ``log B`` cap
+are evaluated at the size they were trained at), the bound's estimate is averaged over the
+batches, and the history records the step, the mean training loss since the last
+evaluation and the held-out estimate, per member. Early stopping keeps, per member, the
+weights with the best held-out estimate and freezes a member after ``patience``
+evaluations without improvement; training ends when every member is frozen or after
+``steps`` steps. The final value is recomputed with the best weights on the held-out data,
+averaged over ``final_repeats`` random partitions into batches.
+
+Standard error of a member's held-out value: the batch estimates of one partition are
+i.i.d. (disjoint batches of i.i.d. pairs), so ``sd(batch estimates) / sqrt(n_batches)`` is
+the standard error of their mean, whatever the (non-linear, biased) form of the
+per-batch estimate. Averaging over several partitions can only lower the variance, so the
+reported standard error (mean over partitions of that quantity) is conservative. It covers
+the held-out sampling noise for the trained critic, not the randomness of training (use
+an ensemble for that) and not the bound's own bias.
+
+A non-finite training loss or held-out estimate raises :class:`TrainingDivergedError`.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+__all__ = [
+    "TrainingDivergedError",
+    "TrainResult",
+    "fit_critic",
+    "evaluate_critic",
+    "resolve_device",
+    "split_indices",
+    "DEFAULTS",
+]
+
+# Training defaults (chosen by measurement; see docs/api.md "How the defaults were chosen").
+DEFAULTS = dict(
+    steps=2000,
+    batch_size=128,
+    lr=5e-4,
+    eval_every=50,
+    patience=6,
+    final_repeats=4,
+    chunk=16,
+    n_heldout=4096,
+)
+
+
+class TrainingDivergedError(ValueError):
+    """Training produced a non-finite loss or estimate (NaN or inf)."""
+
+
+@dataclass
+class TrainResult:
+    """What :func:`fit_critic` returns. Arrays have one entry per ensemble member."""
+
+    estimates: np.ndarray            # (K,) held-out estimate with the best weights
+    stderrs: np.ndarray              # (K,) held-out sampling standard error (conservative)
+    n_eval_batches: int              # disjoint held-out batches per partition
+    best_step: np.ndarray            # (K,) step of the kept weights
+    steps_run: int
+    seconds: float
+    history: list = field(default_factory=list)  # dicts: step, train_loss[K], heldout[K]
+    critic: torch.nn.Module | None = None
+
+
+def resolve_device(device) -> torch.device:
+    """``"cpu"``, ``"cuda"`` (``"cuda:1"``...), ``"auto"`` (cuda when present) or a torch.device."""
+    if isinstance(device, torch.device):
+        device = str(device)
+    if not isinstance(device, str):
+        raise ValueError(f"device must be 'cpu', 'cuda' or 'auto', got {device!r}")
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cpu":
+        return torch.device("cpu")
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device={device!r} was asked for but no CUDA GPU is available to torch "
+                f"(torch {torch.__version__}); use device='cpu' or device='auto'"
+            )
+        return torch.device(device)
+    raise ValueError(f"unknown device {device!r}; valid choices: auto, cpu, cuda")
+
+
+def _derived_seed(*parts: int) -> int:
+    """A 63-bit seed derived from integers (decorrelates streams that share a user seed)."""
+    return int(np.random.SeedSequence([int(p) & 0xFFFFFFFF for p in parts]).generate_state(2, np.uint64)[0] >> 1)
+
+
+_ORDER, _HELDOUT, _PARTITION, _SPLIT = 0x0DE5, 0x4E1D, 0x9A27, 0x5B17
+
+
+def split_indices(n: int, heldout_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Random split of ``range(n)`` into (train, held-out) index arrays, seeded."""
+    if not 0.0 < heldout_fraction < 1.0:
+        raise ValueError(f"heldout_fraction must lie in (0, 1), got {heldout_fraction!r}")
+    perm = np.random.default_rng(_derived_seed(seed, _SPLIT)).permutation(n)
+    n_held = int(round(n * heldout_fraction))
+    return np.sort(perm[n_held:]), np.sort(perm[:n_held])
+
+
+def _as_tensor(a, dtype, device) -> torch.Tensor:
+    if isinstance(a, torch.Tensor):
+        return a.to(device=device, dtype=dtype)
+    return torch.as_tensor(np.asarray(a, dtype=np.float64), dtype=dtype, device=device)
+
+
+def _draw(sampler, n: int, rng: np.random.Generator):
+    x, y = sampler.sample(n, rng) if hasattr(sampler, "sample") else sampler(n, rng)
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if x.ndim == 1:
+        x = x[:, None]
+    if y.ndim == 1:
+        y = y[:, None]
+    return x, y
+
+
+@torch.no_grad()
+def evaluate_critic(critic, bound, x, y, *, batch_size: int, repeats: int = 1, seed: int = 0):
+    """Held-out estimate per member: mean over disjoint batches, and its standard error.
+
+    ``x, y``: held-out tensors ``(n, d)`` on the critic's device. Returns
+    ``(mean (K,), stderr (K,), n_batches)`` as tensors (no host sync inside). The samples are
+    cut into ``n // batch_size`` disjoint batches, ``repeats`` times with different random
+    partitions (seeded by ``seed``, identical at every call); ``stderr`` is the mean over
+    partitions of ``sd(batch estimates) / sqrt(n_batches)`` (conservative for the average).
+    """
+    n = x.shape[0]
+    nb = n // batch_size
+    if nb < 2:
+        raise ValueError(
+            f"the held-out set has {n} samples: fewer than 2 batches of batch_size={batch_size}; "
+            "lower batch_size or give more samples (a standard error needs at least 2 batches)"
+        )
+    g = torch.Generator().manual_seed(_derived_seed(seed, _PARTITION))
+    means, ses = [], []
+    for r in range(repeats):
+        order = torch.randperm(n, generator=g)[: nb * batch_size].to(x.device)
+        est = []
+        for b in range(nb):
+            idx = order[b * batch_size:(b + 1) * batch_size]
+            est.append(bound.estimate(critic(x[idx], y[idx])))   # (K,)
+        est = torch.stack(est, dim=-1).to(torch.float64)          # (K, nb)
+        means.append(est.mean(-1))
+        ses.append(est.std(-1, unbiased=True) / math.sqrt(nb))
+    return torch.stack(means).mean(0), torch.stack(ses).mean(0), nb
+
+
+def _diverged_message(what: str, step: int, members, bound_name: str, lr: float) -> str:
+    who = "all critics" if members is None else f"critic(s) {members}"
+    return (
+        f"training diverged: {what} became NaN/inf at step {step} for {who} "
+        f"(bound {bound_name!r}, lr={lr:g}). What to change: lower the learning rate (e.g. lr={lr / 10:g}); "
+        "use a bounded objective such as 'infonce', 'js' or 'smile' (NWJ/DV/MINE exponentiate scores "
+        "and blow up at high MI); standardise the inputs (standardize=True); or use a smaller batch "
+        "of features/critic."
+    )
+
+
+def fit_critic(critic, bound, *, train=None, heldout=None, sampler=None,
+               steps: int = DEFAULTS["steps"], batch_size: int = DEFAULTS["batch_size"],
+               lr: float = DEFAULTS["lr"], eval_every: int = DEFAULTS["eval_every"],
+               patience: int | None = DEFAULTS["patience"], eval_batch_size: int | None = None,
+               final_repeats: int = DEFAULTS["final_repeats"], n_heldout: int = DEFAULTS["n_heldout"],
+               chunk: int = DEFAULTS["chunk"], seed: int = 0, split_seed: int | None = None,
+               device="cpu", progress: bool = False, weight_decay: float = 0.0) -> TrainResult:
+    """Train ``critic`` (K members) to minimise ``bound.loss`` with Adam; evaluate on held-out data.
+
+    Give either ``train=(x, y)`` and ``heldout=(x, y)`` (dataset mode; arrays or tensors of
+    shape ``(n, d)``) or ``sampler`` (streaming mode). ``bound`` is an object of
+    :func:`mi_estimators.bounds.get_bound` (``loss(S)``/``estimate(S)`` on ``(K, B, B)``
+    scores). ``patience=None`` disables early stopping (the last weights are kept).
+    Returns a :class:`TrainResult`; the critic's weights are set to the kept ones.
+    Raises :class:`TrainingDivergedError` on a non-finite loss or estimate.
+    """
+    for name, value in dict(steps=steps, batch_size=batch_size, eval_every=eval_every,
+                            final_repeats=final_repeats, chunk=chunk, n_heldout=n_heldout).items():
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if batch_size < 2:
+        raise ValueError(f"batch_size must be at least 2 (one joint and one product pair per row), got {batch_size}")
+    if patience is not None and (isinstance(patience, bool) or not isinstance(patience, int) or patience < 1):
+        raise ValueError(f"patience must be a positive integer or None, got {patience!r}")
+    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a positive number, got {lr!r}")
+    if (sampler is None) == (train is None):
+        raise ValueError("give either train=(x, y) and heldout=(x, y) (dataset mode) or sampler= (streaming mode)")
+    split_seed = seed if split_seed is None else split_seed
+    eval_batch_size = batch_size if eval_batch_size is None else int(eval_batch_size)
+    device = resolve_device(device)
+    dtype = next(critic.parameters()).dtype
+    critic = critic.to(device)
+    K = critic.n_critics
+    bound_name = getattr(getattr(bound, "info", None), "name", type(bound).__name__)
+
+    # ---- data ---------------------------------------------------------------------------
+    if sampler is None:
+        if heldout is None:
+            raise ValueError("dataset mode needs heldout=(x, y) as well as train=(x, y)")
+        xt, yt = (_as_tensor(a, dtype, device) for a in train)
+        xh, yh = (_as_tensor(a, dtype, device) for a in heldout)
+        n_train = xt.shape[0]
+        if n_train < batch_size:
+            raise ValueError(
+                f"the training split has {n_train} samples, fewer than one batch (batch_size={batch_size}); "
+                "lower batch_size or give more samples"
+            )
+        order_gens = [torch.Generator().manual_seed(_derived_seed(seed + k, _ORDER)) for k in range(K)]
+        per_epoch = n_train // batch_size
+
+        def batches():
+            while True:
+                idx = torch.stack([torch.randperm(n_train, generator=g) for g in order_gens]).to(device)
+                for b in range(per_epoch):
+                    sel = idx[:, b * batch_size:(b + 1) * batch_size]
+                    yield xt[sel], yt[sel]
+    else:
+        rng_h = np.random.default_rng(_derived_seed(split_seed, _HELDOUT))
+        xh, yh = (_as_tensor(a, dtype, device) for a in _draw(sampler, n_heldout, rng_h))
+        rngs = [np.random.default_rng(_derived_seed(seed + k, _ORDER)) for k in range(K)]
+
+        def batches():
+            while True:
+                draws = [_draw(sampler, chunk * batch_size, r) for r in rngs]
+                xs = torch.as_tensor(np.stack([d[0] for d in draws]), dtype=dtype).to(device)
+                ys = torch.as_tensor(np.stack([d[1] for d in draws]), dtype=dtype).to(device)
+                for c in range(chunk):
+                    sl = slice(c * batch_size, (c + 1) * batch_size)
+                    yield xs[:, sl], ys[:, sl]
+
+    def heldout_estimate(repeats):
+        return evaluate_critic(critic, bound, xh, yh, batch_size=eval_batch_size,
+                               repeats=repeats, seed=split_seed)
+
+    # fail early (before training) on a held-out set too small for a standard error
+    if xh.shape[0] // eval_batch_size < 2:
+        heldout_estimate(1)
+
+    # ---- loop ---------------------------------------------------------------------------
+    params = list(critic.parameters())
+    opt = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    best = [p.detach().clone() for p in params]
+    best_val = torch.full((K,), -math.inf, dtype=torch.float64)
+    best_step = np.zeros(K, dtype=int)
+    stale = np.zeros(K, dtype=int)
+    active = np.ones(K, dtype=bool)
+    history = []
+    loss_acc = torch.zeros(K, dtype=torch.float64, device=device)
+    n_acc = 0
+    t0 = time.perf_counter()
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=steps, desc=f"training {bound_name}", unit="step")
+    stream = batches()
+    step = 0
+    try:
+        for step in range(1, steps + 1):
+            xb, yb = next(stream)
+            loss = bound.loss(critic(xb, yb))           # (K,)
+            opt.zero_grad(set_to_none=True)
+            loss.sum().backward()
+            opt.step()
+            loss_acc += loss.detach().to(torch.float64)
+            n_acc += 1
+            if step % eval_every and step != steps:
+                continue
+            # ---- evaluation point (host sync happens here only) ----
+            train_loss = (loss_acc / n_acc).cpu()
+            loss_acc.zero_()
+            n_acc = 0
+            bad = ~torch.isfinite(train_loss)
+            if bad.any():
+                raise TrainingDivergedError(_diverged_message(
+                    "the training loss", step, bad.nonzero().flatten().tolist(), bound_name, lr))
+            val, _, _ = heldout_estimate(1)
+            val = val.cpu()
+            bad = ~torch.isfinite(val)
+            if bad.any():
+                raise TrainingDivergedError(_diverged_message(
+                    "the held-out estimate", step, bad.nonzero().flatten().tolist(), bound_name, lr))
+            history.append(dict(step=step, train_loss=train_loss.tolist(), heldout=val.tolist()))
+            improved = (val > best_val).numpy() & active
+            if patience is None:
+                improved = active.copy()
+            if improved.any():
+                mask = torch.as_tensor(improved, device=device)
+                with torch.no_grad():
+                    for b, p in zip(best, params):
+                        b.copy_(torch.where(mask.view(-1, *([1] * (p.ndim - 1))), p.detach(), b))
+                best_val = torch.where(torch.as_tensor(improved), val, best_val)
+                best_step[improved] = step
+            stale[improved] = 0
+            stale[~improved & active] += 1
+            if patience is not None:
+                active &= stale < patience
+            if bar is not None:
+                bar.update(step - bar.n)
+                bar.set_postfix(heldout=f"{float(val.mean()):.3f}")
+            if not active.any():
+                break
+    finally:
+        if bar is not None:
+            bar.close()
+
+    with torch.no_grad():
+        for b, p in zip(best, params):
+            p.copy_(b)
+    est, se, nb = heldout_estimate(final_repeats)
+    est, se = est.cpu().numpy(), se.cpu().numpy()
+    if not np.all(np.isfinite(est)):
+        raise TrainingDivergedError(_diverged_message("the final held-out estimate", step, None, bound_name, lr))
+    return TrainResult(estimates=est, stderrs=se, n_eval_batches=nb, best_step=best_step,
+                       steps_run=step, seconds=time.perf_counter() - t0, history=history, critic=critic)
