@@ -3,9 +3,22 @@
 Every task samples ``(x, y)`` with :meth:`Task.sample`, knows its KL mutual
 information ``mi`` (and its Monte Carlo error ``mi_stderr``, 0 for closed forms),
 φ-mutual information via :meth:`Task.phi_mi`, and the pointwise log density ratio
-:meth:`Task.log_ratio` (the oracle critic).
+:meth:`Task.log_ratio` (the oracle critic). Tasks are found by name with
+:func:`get_task` / :func:`list_tasks`; see ``docs/tasks.md`` for the catalogue.
 """
+from synthetic.additive import AdditiveUniform
 from synthetic.base import DIVERGENCES, Task
 from synthetic.gaussian import CorrelatedGaussian, MultivariateNormal
+from synthetic.mixtures import GaussianMixture, LatentClass
+from synthetic.registry import get_task, list_tasks
+from synthetic.staircase import Staircase, staircase
+from synthetic.student import MultivariateStudentT
+from synthetic.transforms import (Transformed, asinh, bimodal, cubic, half_cube, normal_cdf,
+                                  spiral, swissroll_x, wiggly)
 
-__all__ = ["DIVERGENCES", "Task", "CorrelatedGaussian", "MultivariateNormal"]
+__all__ = [
+    "DIVERGENCES", "Task", "CorrelatedGaussian", "MultivariateNormal", "MultivariateStudentT",
+    "AdditiveUniform", "GaussianMixture", "LatentClass", "Transformed", "cubic", "half_cube",
+    "asinh", "normal_cdf", "wiggly", "spiral", "swissroll_x", "bimodal", "get_task",
+    "list_tasks", "staircase", "Staircase",
+]

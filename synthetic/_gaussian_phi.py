@@ -36,7 +36,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import integrate
 
 from synthetic.base import check_phi_params
 
@@ -61,6 +60,8 @@ def _inv_sinh_pi(omega: float) -> float:
 
 
 def _quad(fun, a, b, **kw) -> float:
+    from scipy import integrate  # lazy: keeps `import synthetic` light
+
     val, _err = integrate.quad(fun, a, b, epsabs=1e-13, epsrel=1e-11, limit=500, **kw)
     return val
 
@@ -127,6 +128,8 @@ def _prob_positive_difference(c: float, wp: np.ndarray, wq: np.ndarray) -> float
         a = b
     re_part = lambda om: (psi(om, wp).real - psi(om, wq).real) / om  # noqa: E731
     im_part = lambda om: (psi(om, wp).imag - psi(om, wq).imag) / om  # noqa: E731
+    from scipy import integrate
+
     kw = dict(epsabs=1e-12, limlst=200)
     if c > 0:
         total += integrate.quad(re_part, a, math.inf, weight="sin", wvar=c, **kw)[0]
