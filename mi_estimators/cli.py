@@ -25,7 +25,7 @@ DEMO_CONFIG = {
     "name": "demo",
     "description": "Small default benchmark: Gaussian and cubic-transformed Gaussian tasks, "
     "three neural bounds and two non-parametric references, 2 seeds.",
-    "tasks": ["gaussian:dim=5,mi=1", "gaussian:dim=5,mi=4", "cubic(gaussian:dim=5,mi=4)"],
+    "tasks": ["gaussian:dim=5,mi=1", "gaussian:dim=5,mi=3", "cubic-gaussian:dim=5,mi=3"],
     "estimators": ["infonce", "nwj", "smile", "ksg", "cca"],
     "seeds": [0, 1],
     "n": [4096],

@@ -173,30 +173,13 @@ def get_task(spec: str):
     """The synthetic task named ``spec`` (``synthetic.get_task``), or a clear ValueError."""
     import synthetic
 
-    getter = getattr(synthetic, "get_task", None)
-    if getter is None:  # the registry is not installed yet: only the Gaussian family
-        return _gaussian_from_spec(spec)
-    return getter(spec)
-
-
-def _gaussian_from_spec(spec: str):
-    from synthetic import CorrelatedGaussian
-
-    head, _, args = spec.partition(":")
-    if head != "gaussian":
-        raise ValueError(f"unknown task {spec!r}; valid form: gaussian:dim=D,mi=I (or rho=R)")
-    kwargs = {}
-    for part in filter(None, args.split(",")):
-        key, _, value = part.partition("=")
-        kwargs[key.strip()] = int(value) if key.strip() == "dim" else float(value)
-    return CorrelatedGaussian(**kwargs)
+    return synthetic.get_task(spec)
 
 
 def list_task_names() -> list[str]:
     import synthetic
 
-    lister = getattr(synthetic, "list_tasks", None)
-    return list(lister()) if lister is not None else []
+    return list(synthetic.list_tasks())
 
 
 def estimator_names() -> list[str]:
@@ -775,30 +758,26 @@ def _staircase_one(job: StaircaseJob) -> list[dict]:
     import torch
 
     from mi_estimators.bounds import get_bound
+    import synthetic
     from mi_estimators.critics import make_critic
-    from synthetic import CorrelatedGaussian
 
     bound = get_bound(job.estimator, **dict(job.options))
     critic = make_critic(job.critic, job.dim, job.dim, seed=job.seed)
     optimizer = torch.optim.Adam(critic.parameters(), lr=job.lr)
     rng = np.random.default_rng(_seeds(job.seed)[0])
+    schedule = synthetic.staircase(job.levels, job.steps_per_level, job.dim,
+                                   transform=None if job.transform == "gaussian" else job.transform)
     estimates, losses = [], []
-    for mi in job.levels:
-        task = CorrelatedGaussian(job.dim, mi=mi)
-        for _ in range(job.steps_per_level):
-            x, y = task.sample(job.batch_size, seed=rng)
-            if job.transform == "cubic":
-                y = y**3  # a bijection of each coordinate: MI unchanged, the critic's job harder
-            tx = torch.as_tensor(x, dtype=torch.float32)
-            ty = torch.as_tensor(y, dtype=torch.float32)
-            scores = critic(tx, ty)
-            loss = bound.loss(scores).sum()
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            with torch.no_grad():
-                estimates.append(bound.estimate(scores.detach()).reshape(-1)[0])
-            losses.append(loss.detach())
+    for task in schedule:
+        x, y = task.sample(job.batch_size, seed=rng)
+        scores = critic(torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y, dtype=torch.float32))
+        loss = bound.loss(scores).sum()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        with torch.no_grad():
+            estimates.append(bound.estimate(scores.detach()).reshape(-1)[0])
+        losses.append(loss.detach())
     est = torch.stack(estimates).double().tolist()
     los = torch.stack(losses).double().tolist()
     rows = []
