@@ -1,0 +1,725 @@
+r"""Variational MI bounds as pure torch functions of a critic score matrix (nats).
+
+``scores[..., i, j] = T(x_i, y_j)`` for a batch of B joint pairs: the diagonal holds
+joint pairs (samples of P = p(x, y)), the off-diagonal holds the B(B − 1) pairs of
+Q = p(x)p(y). Leading dimensions are independent batches (e.g. the K critics of an
+ensemble); every function maps ``(..., B, B) -> (...)`` in float32 or float64.
+
+Two layers, like ``torch.nn.functional`` and ``torch.nn``:
+
+* functions (:func:`dv`, :func:`nwj`, :func:`infonce`, ...) hold the math, once;
+* :class:`Bound` objects, from :func:`get_bound`, hold hyper-parameters and state (MINE's
+  moving average) and give ``estimate(S)`` (the number to report; validates S, finite
+  check included) and ``loss(S)`` (what to minimise; shape checks only, no host sync).
+  They differ for ``js``, ``smile`` and ``mine`` (and ``fgan`` outside dom φ*).
+
+Registry: :data:`BOUNDS`, :func:`list_bounds`, :func:`describe_bounds`. Formulas, optima,
+failure modes and oracle measurements are in ``docs/bounds.md`` and math_spec §2–4.
+
+Stability: no score is exponentiated directly. Means of exponentials are computed as
+``exp(log-mean-exp)`` with :func:`mi_estimators.divergences.safe_exp`, which is exact
+wherever the result is representable and continues linearly (finite value, finite
+gradient) beyond; so every bound is finite with finite gradients for |S| up to 1e4.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from mi_estimators._checks import check_choice, check_scores
+from mi_estimators.divergences import (
+    Divergence,
+    get_divergence,
+    list_divergences,
+    masked_mean,
+    safe_exp,
+)
+
+__all__ = [
+    "Bound",
+    "BoundInfo",
+    "BOUNDS",
+    "get_bound",
+    "list_bounds",
+    "describe_bounds",
+    "log_mean_exp_off_diagonal",
+    "log_mean_exp_rows_off_diagonal",
+    "mean_off_diagonal",
+    "dv",
+    "mine_loss",
+    "nwj",
+    "tuba",
+    "infonce",
+    "dv_per_anchor",
+    "js_fgan_objective",
+    "js_estimate",
+    "smile",
+    "interpolated",
+    "interpolated_ceiling",
+    "fgan",
+    "fmicl",
+    "dro_dual",
+]
+
+
+# ---------------------------------------------------------------------------
+# shared helpers
+# ---------------------------------------------------------------------------
+def _eye(scores: Tensor) -> Tensor:
+    n = scores.shape[-1]
+    return torch.eye(n, dtype=torch.bool, device=scores.device)
+
+
+def _shape_checked(scores: Tensor) -> Tensor:
+    return check_scores(scores, check_finite=False)
+
+
+def log_mean_exp_off_diagonal(scores: Tensor) -> Tensor:
+    r"""``log mean_{i≠j} exp(scores[..., i, j])``, shape ``(...)`` (logsumexp, never a naked exp)."""
+    n = scores.shape[-1]
+    z = scores.masked_fill(_eye(scores), -math.inf)
+    return torch.logsumexp(z.flatten(-2), dim=-1) - math.log(n * (n - 1))
+
+
+def log_mean_exp_rows_off_diagonal(scores: Tensor) -> Tensor:
+    r"""Per row i: ``log mean_{j≠i} exp(scores[..., i, j])``, shape ``(..., B)``."""
+    n = scores.shape[-1]
+    z = scores.masked_fill(_eye(scores), -math.inf)
+    return torch.logsumexp(z, dim=-1) - math.log(n - 1)
+
+
+def mean_off_diagonal(values: Tensor) -> Tensor:
+    """``mean_{i≠j} values[..., i, j]``, shape ``(...)`` (the diagonal may hold inf)."""
+    n = values.shape[-1]
+    return values.masked_fill(_eye(values), 0.0).sum(dim=(-2, -1)) / (n * (n - 1))
+
+
+def _diag_mean(scores: Tensor) -> Tensor:
+    return scores.diagonal(dim1=-2, dim2=-1).mean(dim=-1)
+
+
+def _log_baseline(scores: Tensor, log_baseline) -> Tensor:
+    """A per-anchor log baseline b_i = log a(x_i) of shape broadcastable to (..., B)."""
+    batch = scores.shape[:-1]
+    if log_baseline is None:
+        return torch.zeros(batch, dtype=scores.dtype, device=scores.device)
+    b = torch.as_tensor(log_baseline, dtype=scores.dtype, device=scores.device)
+    try:
+        return torch.broadcast_to(b, batch)
+    except RuntimeError:
+        raise ValueError(
+            f"log_baseline must have shape (..., B) = {tuple(batch)} (one log a(x_i) per anchor), "
+            f"got {tuple(b.shape)}"
+        ) from None
+
+
+# ---------------------------------------------------------------------------
+# KL bounds
+# ---------------------------------------------------------------------------
+def dv(scores: Tensor) -> Tensor:
+    r"""Donsker–Varadhan lower bound on KL-MI (nats).
+
+    .. math:: I_{DV} = \mathbb{E}_P[T] - \log \mathbb{E}_Q[e^T]
+              \approx \mathrm{mean}_i S_{ii} - \log \mathrm{mean}_{i\ne j} e^{S_{ij}}
+
+    Population lower bound for any T, tight at ``T = log r + c`` (invariant to S + c).
+    The batch value is biased upward (the log sits outside the mean); variance grows with I.
+    Donsker & Varadhan (1983); Belghazi et al. (2018).
+    """
+    scores = _shape_checked(scores)
+    return _diag_mean(scores) - log_mean_exp_off_diagonal(scores)
+
+
+def mine_loss(scores: Tensor, log_ema: Tensor | None = None, momentum: float = 0.9) -> tuple[Tensor, Tensor]:
+    r"""MINE training loss and updated state: value ``-DV(S)``, gradient bias-corrected.
+
+    The gradient of ``log E_Q e^T`` is ``∇E_Q e^T / E_Q e^T``; MINE replaces the
+    denominator by an exponential moving average ``m ← momentum·m + (1 − momentum)·E_Q e^T``
+    (kept in log space: ``log_ema``, shape ``(...)``; ``None`` starts it at this batch).
+    Returns ``(loss, new_log_ema)``; ``new_log_ema`` is detached. Belghazi et al. (2018).
+    """
+    scores = _shape_checked(scores)
+    lme = log_mean_exp_off_diagonal(scores)
+    current = lme.detach()
+    if log_ema is None:
+        new = current
+    else:
+        log_ema = log_ema.to(device=current.device, dtype=current.dtype)
+        if log_ema.shape != current.shape:
+            raise ValueError(
+                f"MINE state has shape {tuple(log_ema.shape)} but the scores have leading shape "
+                f"{tuple(current.shape)}; call reset() when the ensemble size changes"
+            )
+        new = torch.logaddexp(log_ema + math.log(momentum), current + math.log1p(-momentum))
+    # E_Q e^T / ema, with lme - new <= log(1 / (1 - momentum)): never overflows.
+    ratio = torch.exp(lme - new)
+    surrogate = _diag_mean(scores) - current - (ratio - ratio.detach())
+    return -surrogate, new
+
+
+def nwj(scores: Tensor) -> Tensor:
+    r"""Nguyen–Wainwright–Jordan lower bound on KL-MI (f-GAN-KL, TUBA with a = e).
+
+    .. math:: I_{NWJ} = \mathbb{E}_P[T] - e^{-1}\,\mathbb{E}_Q[e^{T}]
+
+    Lower bound for any T, unbiased on a batch; tight only at ``T = 1 + log r`` (not
+    shift-invariant). Variance ∝ Var_Q(r) = e^{2I} − 1 for Gaussians: explodes with I.
+    Nguyen, Wainwright & Jordan (2010).
+    """
+    scores = _shape_checked(scores)
+    return _diag_mean(scores) - safe_exp(log_mean_exp_off_diagonal(scores) - 1.0)
+
+
+def tuba(scores: Tensor, log_baseline: Tensor | None = None) -> Tensor:
+    r"""TUBA: tractable unnormalised Barber–Agakov lower bound with baseline a(x) > 0.
+
+    .. math:: 1 + \mathrm{mean}_i (S_{ii} - b_i) - \mathrm{mean}_{i\ne j} e^{S_{ij} - b_i},
+              \quad b_i = \log a(x_i)
+
+    ``log_baseline`` has shape ``(..., B)``; ``None`` means b = 0 (a = 1). Tight at
+    ``S = log r + b(x)``; with ``a(x) = E_y e^{T}`` it is per-anchor DV. Poole et al. (2019).
+    """
+    scores = _shape_checked(scores)
+    b = _log_baseline(scores, log_baseline)
+    shifted = scores - b.unsqueeze(-1)
+    return 1.0 + _diag_mean(shifted) - safe_exp(log_mean_exp_off_diagonal(shifted))
+
+
+def infonce(scores: Tensor) -> Tensor:
+    r"""InfoNCE (CPC) lower bound on KL-MI, never above ``log B``.
+
+    .. math:: \log B + \mathrm{mean}_i \big[S_{ii} - \log \textstyle\sum_j e^{S_{ij}}\big]
+
+    (the row sum includes the diagonal). Tight only when I ≪ log B; low variance.
+    Optimum ``S = log r + c(x)``. van den Oord et al. (2018); Poole et al. (2019).
+    """
+    scores = _shape_checked(scores)
+    n = scores.shape[-1]
+    return math.log(n) + (scores.diagonal(dim1=-2, dim2=-1) - torch.logsumexp(scores, dim=-1)).mean(dim=-1)
+
+
+def dv_per_anchor(scores: Tensor) -> Tensor:
+    r"""Per-anchor (row-wise) DV: ``mean_i [S_ii − log mean_{j≠i} e^{S_ij}]``.
+
+    Population lower bound on I (≥ global DV at a fixed critic); optimum
+    ``S = log r + c(x)``; equals CL-DRO-KL at τ = 1. Strongly biased upward at high I on
+    a batch (math_spec §2: +3.6 nats at d = 10, ρ = .9, B = 256). Wu et al. (2023).
+    """
+    scores = _shape_checked(scores)
+    return (scores.diagonal(dim1=-2, dim2=-1) - log_mean_exp_rows_off_diagonal(scores)).mean(dim=-1)
+
+
+def js_fgan_objective(scores: Tensor) -> Tensor:
+    r"""The f-GAN Jensen–Shannon objective ``J = −mean softplus(−S_ii) − mean_{i≠j} softplus(S_ij)``.
+
+    ``JSD ≈ log 2 + J/2``; maximised at ``S = log r``. Nowozin et al. (2016).
+    """
+    scores = _shape_checked(scores)
+    pos = F.softplus(-scores.diagonal(dim1=-2, dim2=-1)).mean(dim=-1)
+    return -pos - mean_off_diagonal(F.softplus(scores))
+
+
+def js_estimate(scores: Tensor) -> Tensor:
+    r"""KL-MI from a JS-trained critic: ``NWJ(S + 1) = 1 + mean S_ii − mean_{i≠j} e^{S_ij}``.
+
+    The JS optimum is ``S = log r``, so NWJ must be evaluated at ``S + 1``. The Poole and
+    SMILE reference code evaluate ``NWJ(S)`` = TUBA(S − 1), which is exactly 1/e low at
+    the optimum (math_spec §2). Lower bound for any S. Poole et al. (2019).
+    """
+    scores = _shape_checked(scores)
+    return 1.0 + _diag_mean(scores) - safe_exp(log_mean_exp_off_diagonal(scores))
+
+
+def smile(scores: Tensor, tau: float = 5.0) -> Tensor:
+    r"""SMILE(τ) value: ``mean S_ii − log mean_{i≠j} exp(clip(S_ij, −τ, τ))``.
+
+    **Not a bound**: biased for finite τ (upward at high I for small τ), unbiased as
+    τ → ∞ where it is DV; the clip caps the variance of the partition term.
+    Song & Ermon (2020).
+    """
+    scores = _shape_checked(scores)
+    return _diag_mean(scores) - log_mean_exp_off_diagonal(scores.clamp(-tau, tau))
+
+
+def _log_loo_mean_exp_rows(scores: Tensor) -> Tensor:
+    """``L[..., i, j] = log mean_{k≠j} exp(S[..., i, k])`` (leave column j out), stably.
+
+    For j ≠ argmax_i the left-out share e^{S_ij}/Σ_k e^{S_ik} is ≤ ½, so
+    ``lse_i + log1p(−share)`` is accurate; the argmax column is recomputed directly.
+    """
+    n = scores.shape[-1]
+    lse = torch.logsumexp(scores, dim=-1, keepdim=True)
+    is_max = F.one_hot(scores.argmax(dim=-1), n).bool()
+    log_share = torch.where(is_max, torch.full_like(scores, -1.0), scores - lse)
+    loo = lse + torch.log1p(-torch.exp(log_share))
+    without_max = torch.logsumexp(scores.masked_fill(is_max, -math.inf), dim=-1, keepdim=True)
+    return torch.where(is_max, without_max, loo) - math.log(n - 1)
+
+
+def interpolated(scores: Tensor, alpha: float = 0.5, log_baseline: Tensor | None = None) -> Tensor:
+    r"""Poole et al.'s α-interpolated lower bound on KL-MI (between TUBA and InfoNCE).
+
+    .. math:: 1 + \mathrm{mean}_{i\ne j}(S_{ii} - \log a_{ij})
+              - \mathrm{mean}_{i\ne j} e^{S_{ij} - \log a_{ii}},\qquad
+              a_{ij} = \alpha\,\mathrm{mean}_{k\ne j} e^{S_{ik}} + (1-\alpha)\,q(x_i)
+
+    (leave-one-out form, our orientation: rows are x). ``log_baseline`` = log q(x_i),
+    shape ``(..., B)``; ``None`` = the constant q = 1 (optimal for S = log r, whose
+    E_y e^S = 1). α = 0 is TUBA; α = 1 is leave-one-out InfoNCE (≤ log(B − 1)).
+    Value ≤ 1 + log((B − 1)/α). Poole et al. (2019), "On variational bounds of MI".
+    """
+    scores = _shape_checked(scores)
+    _check_unit_interval("alpha", alpha)
+    b = _log_baseline(scores, log_baseline).unsqueeze(-1)
+    loo = _log_loo_mean_exp_rows(scores)
+    log_a = torch.logaddexp(
+        loo + (math.log(alpha) if alpha > 0 else -math.inf),
+        b + (math.log1p(-alpha) if alpha < 1 else -math.inf),
+    )
+    joint = mean_off_diagonal(scores.diagonal(dim1=-2, dim2=-1).unsqueeze(-1) - log_a)
+    log_a_diag = log_a.diagonal(dim1=-2, dim2=-1).unsqueeze(-1)
+    marginal = safe_exp(log_mean_exp_off_diagonal(scores - log_a_diag))
+    return 1.0 + joint - marginal
+
+
+def interpolated_ceiling(batch_size: int, alpha: float) -> float | None:
+    """Upper limit of :func:`interpolated` on a batch: log(B − 1) at α = 1, 1 + log((B − 1)/α) for 0 < α < 1."""
+    if alpha <= 0:
+        return None
+    if alpha >= 1:
+        return math.log(batch_size - 1)
+    return 1.0 + math.log((batch_size - 1) / alpha)
+
+
+# ---------------------------------------------------------------------------
+# φ-divergence bounds
+# ---------------------------------------------------------------------------
+def _divergence(divergence, alpha) -> Divergence:
+    return get_divergence(divergence, alpha)
+
+
+def fgan(scores: Tensor, divergence="kl", *, alpha: float | None = None, extend: bool = False) -> Tensor:
+    r"""f-GAN (Nowozin) variational lower bound on φ-MI with a raw critic T = S.
+
+    .. math:: I_\phi \ge \mathrm{mean}_i T_{ii} - \mathrm{mean}_{i\ne j}\,\phi^*(T_{ij})
+
+    Tight at ``T = φ'(r)``. Not shift-invariant. If an off-diagonal score leaves dom φ*
+    (e.g. T ≥ 1 for Hellinger) the bound is exactly ``-inf``; ``extend=True`` (used by
+    ``loss``) replaces φ* there by its tangent at ratio e^{10}, finite with a gradient
+    back into the domain. Nowozin, Cseke & Tomioka (2016).
+    """
+    scores = _shape_checked(scores)
+    div = _divergence(divergence, alpha)
+    neg = div.mean_conj(scores, ~_eye(scores), dim=(-2, -1), extend=extend)
+    return _diag_mean(scores) - neg
+
+
+def fmicl(scores: Tensor, divergence="kl", *, alpha: float | None = None) -> Tensor:
+    r"""f-MICL bound on φ-MI with the ratio parametrised as r̂ = exp(S) (Lu et al., 2023).
+
+    .. math:: \hat I_\phi = \mathrm{mean}_i \phi'(\hat r_{ii})
+              - \mathrm{mean}_{i\ne j}\big[\hat r_{ij}\phi'(\hat r_{ij}) - \phi(\hat r_{ij})\big]
+
+    = f-GAN at T = φ'(e^S), so every score is inside dom φ*. Maximised iff r̂ = r
+    (S = log r); invariant to φ → φ + c(u − 1). Computed in log space per divergence.
+    KL gives NWJ(S + 1). TV has zero gradient (φ' is a step): evaluate only.
+    """
+    scores = _shape_checked(scores)
+    div = _divergence(divergence, alpha)
+    pos = div.mean_f_prime_exp(scores.diagonal(dim1=-2, dim2=-1), None, -1)
+    neg = div.mean_conj_f_prime_exp(scores, ~_eye(scores), (-2, -1))
+    return pos - neg
+
+
+_BISECTION_STEPS = 64
+
+
+def _solve_beta(scores: Tensor, div: Divergence, mask: Tensor, dims: tuple[int, ...]) -> Tensor:
+    """argmin_β β + mean φ*(S − β) over the masked entries, for each problem (no grad).
+
+    g'(β) = 1 − mean (φ*)'(S − β) is non-decreasing; g' ≤ 0 at β = max S − φ'(N) (the
+    largest entry alone has ratio N) and g' ≥ 0 at β = max S − φ'(1) (all ratios ≤ 1).
+    Bisection on that bracket, 64 halvings, float64 (except on MPS).
+    """
+    with torch.no_grad():
+        work = scores.detach()
+        if work.device.type != "mps":
+            work = work.to(torch.float64)
+        n = scores.shape[-1]
+        count = n * (n - 1) if len(dims) == 2 else n - 1
+        top = work.masked_fill(~mask, -math.inf).amax(dim=dims)
+        lo = top - div.f_prime_scalar(float(count))
+        hi = top - div.f_prime_scalar(1.0)
+        expand = (...,) + (None,) * len(dims)
+        for _ in range(_BISECTION_STEPS):
+            mid = 0.5 * (lo + hi)
+            slope = 1.0 - masked_mean(div.conj_grad(work - mid[expand]), mask, dims)
+            up = slope > 0
+            hi = torch.where(up, mid, hi)
+            lo = torch.where(up, lo, mid)
+        return (0.5 * (lo + hi)).to(scores.dtype)
+
+
+def dro_dual(scores: Tensor, divergence="kl", *, alpha: float | None = None, per_anchor: bool = False) -> Tensor:
+    r"""DRO-dual φ-MI lower bound (α = 1, η = 0 reading of Wu et al., 2023; math_spec §4d).
+
+    .. math:: \hat I_\phi = \mathrm{mean}_i S_{ii} - \min_\beta\big[\beta + \mathrm{mean}_{i\ne j}\phi^*(S_{ij}-\beta)\big]
+
+    ``per_anchor=True``: one β_i per row, ``mean_i [S_ii − min_{β_i}(β_i + mean_{j≠i} φ*(S_ij − β_i))]``.
+    Lower bound for any S, tight iff ``S = φ'(r) + c``, shift-invariant, ≥ f-GAN at the
+    same S. KL: closed form (= DV, or per-anchor DV). TV: closed form (β* = max S − ½).
+    Others: the 1-D convex inner problem is solved by bisection under no_grad and the
+    objective evaluated at the detached β* (envelope theorem: the gradient is exact).
+    """
+    scores = _shape_checked(scores)
+    div = _divergence(divergence, alpha)
+    eye = _eye(scores)
+    if per_anchor:
+        mask, dims = ~eye, (-1,)
+        pos = scores.diagonal(dim1=-2, dim2=-1)
+    else:
+        mask, dims = ~eye, (-2, -1)
+        pos = _diag_mean(scores)
+    expand = (...,) + (None,) * len(dims)
+    if div.name == "kl":
+        inner = log_mean_exp_rows_off_diagonal(scores) if per_anchor else log_mean_exp_off_diagonal(scores)
+    elif div.name == "tv":
+        top = scores.masked_fill(eye, -math.inf).amax(dim=dims)
+        beta = top - 0.5
+        inner = beta + masked_mean((scores - beta[expand]).clamp(min=-0.5), mask, dims)
+    else:
+        beta = _solve_beta(scores, div, mask, dims)
+        inner = beta + div.mean_conj(scores - beta[expand], mask, dims)
+    value = pos - inner
+    return value.mean(dim=-1) if per_anchor else value
+
+
+# ---------------------------------------------------------------------------
+# Bound objects and the registry
+# ---------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class BoundInfo:
+    """What a bound estimates. ``target``: "kl" or the φ name; ``target_params``: e.g.
+    ``{"alpha": 1.5}`` for Tsallis; ``lower_bound``: a (population) lower bound on the
+    target for any critic; ``hyper``: hyper-parameters (defaults in the registry, actual
+    values on an instance); ``ceiling(batch_size)``: the most the batch value can be, or None."""
+
+    name: str
+    target: str
+    lower_bound: bool
+    hyper: dict
+    paper: str
+    description: str
+    target_params: dict = dataclasses.field(default_factory=dict)
+    _ceiling: Callable[[int], float | None] | None = dataclasses.field(default=None, repr=False, compare=False)
+
+    def ceiling(self, batch_size: int) -> float | None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 2:
+            raise ValueError(f"batch_size must be an integer >= 2, got {batch_size!r}")
+        return None if self._ceiling is None else self._ceiling(batch_size)
+
+
+def _check_unit_interval(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
+
+
+def _check_positive(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (value > 0 and math.isfinite(value)):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+
+
+class Bound:
+    """A named bound with its hyper-parameters (and state): ``estimate(S)``, ``loss(S)``.
+
+    ``estimate`` validates S (shape, dtype, finiteness) and returns the value to report,
+    shape ``(...)``; ``loss`` checks shapes only (no host sync) and returns the quantity
+    to minimise, shape ``(...)`` (sum it over an ensemble). Build with :func:`get_bound`.
+    """
+
+    name: str = ""
+    paper: str = ""
+    description: str = ""
+    lower_bound: bool = True
+    hyper_defaults: dict = {}
+    extra_inputs: tuple[str, ...] = ()
+
+    def __init__(self, **hyper):
+        unknown = sorted(set(hyper) - set(self.hyper_defaults))
+        if unknown:
+            valid = ", ".join(sorted(self.hyper_defaults)) or "none"
+            raise ValueError(f"unknown hyper-parameter(s) {', '.join(map(repr, unknown))} for bound "
+                             f"{self.name!r}; valid: {valid}")
+        self.hyper = {**self.hyper_defaults, **hyper}
+        self._validate()
+
+    def _validate(self) -> None:
+        pass
+
+    # --- description ----------------------------------------------------------
+    def _target(self) -> tuple[str, dict]:
+        return "kl", {}
+
+    def _ceiling(self, batch_size: int) -> float | None:
+        return None
+
+    @property
+    def info(self) -> BoundInfo:
+        target, params = self._target()
+        return BoundInfo(self.name, target, self.lower_bound, dict(self.hyper), self.paper,
+                         self.description, params, self._ceiling)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.hyper.items())
+        return f"get_bound({self.name!r}{', ' if args else ''}{args})"
+
+    # --- evaluation -----------------------------------------------------------
+    def _inputs(self, kwargs) -> dict:
+        unknown = sorted(set(kwargs) - set(self.extra_inputs))
+        if unknown:
+            valid = ", ".join(self.extra_inputs) or "none"
+            raise ValueError(f"bound {self.name!r} got unexpected input(s) {', '.join(map(repr, unknown))}; "
+                             f"valid: {valid}")
+        return kwargs
+
+    def estimate(self, scores: Tensor, **inputs) -> Tensor:
+        check_scores(scores)
+        return self._estimate(scores, **self._inputs(inputs))
+
+    def loss(self, scores: Tensor, **inputs) -> Tensor:
+        check_scores(scores, check_finite=False)
+        return self._loss(scores, **self._inputs(inputs))
+
+    def _estimate(self, scores: Tensor, **inputs) -> Tensor:
+        raise NotImplementedError
+
+    def _loss(self, scores: Tensor, **inputs) -> Tensor:
+        return -self._estimate(scores, **inputs)
+
+
+class _DV(Bound):
+    name = "dv"
+    paper = "Donsker & Varadhan (1983); Belghazi et al., ICML 2018 (MINE)"
+    description = ("Donsker–Varadhan: mean S_ii − log mean_{i≠j} e^{S_ij}. Optimum log r + c (shift-invariant); "
+                   "batch value biased upward, variance grows with I.")
+
+    def _estimate(self, scores):
+        return dv(scores)
+
+
+class _MINE(Bound):
+    """DV value; gradient with an exponential moving average of E_Q e^T in the denominator.
+
+    State: ``state`` is the log-EMA, shape ``(...)`` (one per leading index, e.g. per
+    ensemble member), updated only by ``loss``; ``reset()`` forgets it.
+    """
+
+    name = "mine"
+    paper = "Belghazi et al., ICML 2018 (MINE)"
+    description = ("MINE: the DV value; loss gradient divides ∇E_Q e^T by a moving average of E_Q e^T "
+                   "(state per leading index, updated by loss(), reset()).")
+    hyper_defaults = {"momentum": 0.9}
+
+    def _validate(self):
+        m = self.hyper["momentum"]
+        if isinstance(m, bool) or not isinstance(m, (int, float)) or not 0.0 <= m < 1.0:
+            raise ValueError(f"momentum must be a number in [0, 1), got {m!r}")
+        self.state: Tensor | None = None
+
+    def reset(self) -> None:
+        self.state = None
+
+    def _estimate(self, scores):
+        return dv(scores)
+
+    def _loss(self, scores):
+        loss, self.state = mine_loss(scores, self.state, self.hyper["momentum"])
+        return loss
+
+
+class _NWJ(Bound):
+    name = "nwj"
+    paper = "Nguyen, Wainwright & Jordan, IEEE Trans. Inf. Theory 2010"
+    description = ("NWJ (f-GAN-KL): mean S_ii − e^{-1} mean_{i≠j} e^{S_ij}. Optimum 1 + log r (not shift-invariant); "
+                   "unbiased, variance ~ e^{2I}.")
+
+    def _estimate(self, scores):
+        return nwj(scores)
+
+
+class _TUBA(Bound):
+    name = "tuba"
+    paper = "Poole et al., ICML 2019"
+    description = ("TUBA: 1 + mean(S_ii − b_i) − mean_{i≠j} e^{S_ij − b_i} with log baseline b (input "
+                   "log_baseline, shape (..., B); default 0). Optimum log r + b(x).")
+    extra_inputs = ("log_baseline",)
+
+    def _estimate(self, scores, log_baseline=None):
+        return tuba(scores, log_baseline)
+
+
+class _InfoNCE(Bound):
+    name = "infonce"
+    paper = "van den Oord et al., 2018 (CPC); Poole et al., ICML 2019"
+    description = "InfoNCE: log B + mean_i [S_ii − logsumexp_j S_ij]. Never above log B; optimum log r + c(x)."
+
+    def _estimate(self, scores):
+        return infonce(scores)
+
+    def _ceiling(self, batch_size):
+        return math.log(batch_size)
+
+
+class _DVPerAnchor(Bound):
+    name = "dv-per-anchor"
+    paper = "Wu et al., NeurIPS 2023 (CL-DRO); Poole et al., ICML 2019"
+    description = ("Per-anchor DV: mean_i [S_ii − log mean_{j≠i} e^{S_ij}]. Population bound ≥ DV; "
+                   "optimum log r + c(x); strongly biased upward at high I.")
+
+    def _estimate(self, scores):
+        return dv_per_anchor(scores)
+
+
+class _JS(Bound):
+    name = "js"
+    paper = "Nowozin et al., NeurIPS 2016 (f-GAN); Poole et al., ICML 2019; Hjelm et al., ICLR 2019"
+    description = ("Train with the f-GAN Jensen–Shannon objective (optimum S = log r); report "
+                   "NWJ(S + 1) = 1 + mean S_ii − mean_{i≠j} e^{S_ij}, a KL lower bound (the reference "
+                   "code's NWJ(S) is 1/e low).")
+
+    def _estimate(self, scores):
+        return js_estimate(scores)
+
+    def _loss(self, scores):
+        return -js_fgan_objective(scores)
+
+
+class _SMILE(Bound):
+    name = "smile"
+    paper = "Song & Ermon, ICLR 2020"
+    description = ("SMILE(tau): mean S_ii − log mean_{i≠j} e^{clip(S_ij, −tau, tau)}; NOT a bound (biased for "
+                   "finite tau). Loss: JS gradients, value −SMILE.")
+    lower_bound = False
+    hyper_defaults = {"tau": 5.0}
+
+    def _validate(self):
+        _check_positive("tau", self.hyper["tau"])
+
+    def _estimate(self, scores):
+        return smile(scores, self.hyper["tau"])
+
+    def _loss(self, scores):
+        value = smile(scores, self.hyper["tau"])
+        js = js_fgan_objective(scores)
+        return -(js + (value - js).detach())
+
+
+class _Alpha(Bound):
+    name = "alpha"
+    paper = "Poole et al., ICML 2019 (interpolated bound)"
+    description = ("Poole's α-interpolated bound (leave-one-out): baseline a_ij = α mean_{k≠j} e^{S_ik} + "
+                   "(1−α) q(x_i); q from input log_baseline (default constant q = 1). α=0: TUBA, α=1: InfoNCE-like; "
+                   "value ≤ 1 + log((B−1)/α).")
+    hyper_defaults = {"alpha": 0.5}
+    extra_inputs = ("log_baseline",)
+
+    def _validate(self):
+        _check_unit_interval("alpha", self.hyper["alpha"])
+
+    def _estimate(self, scores, log_baseline=None):
+        return interpolated(scores, self.hyper["alpha"], log_baseline)
+
+    def _ceiling(self, batch_size):
+        return interpolated_ceiling(batch_size, self.hyper["alpha"])
+
+
+class _PhiBound(Bound):
+    hyper_defaults = {"divergence": "kl", "alpha": None}
+
+    def _validate(self):
+        self.divergence = get_divergence(self.hyper["divergence"], self.hyper["alpha"])
+
+    def _target(self):
+        return self.divergence.name, dict(self.divergence.params)
+
+
+class _FGAN(_PhiBound):
+    name = "fgan"
+    paper = "Nowozin, Cseke & Tomioka, NeurIPS 2016 (f-GAN)"
+    description = ("f-GAN bound on φ-MI with a raw critic: mean T_ii − mean_{i≠j} φ*(T_ij); optimum T = φ'(r); "
+                   "not shift-invariant; −inf when a score leaves dom φ* (loss uses a finite tangent "
+                   "extension there). Prefer fmicl to train.")
+
+    def _estimate(self, scores):
+        return fgan(scores, self.divergence)
+
+    def _loss(self, scores):
+        return -fgan(scores, self.divergence, extend=True)
+
+
+class _FMICL(_PhiBound):
+    name = "fmicl"
+    paper = "Lu et al., TMLR 2023 (f-MICL)"
+    description = ("f-MICL bound on φ-MI, ratio r̂ = e^S: mean φ'(r̂_ii) − mean_{i≠j}[r̂φ'(r̂) − φ(r̂)]; "
+                   "maximised iff S = log r. divergence='tv' has zero gradient: estimate only, loss() raises.")
+
+    def _estimate(self, scores):
+        return fmicl(scores, self.divergence)
+
+    def _loss(self, scores):
+        if not self.divergence.trainable:
+            raise ValueError(
+                f"fmicl with divergence {self.divergence.name!r} cannot be trained by gradient: φ' is "
+                "piecewise constant, so every gradient is zero. Train with another divergence "
+                f"(one of {', '.join(d for d in list_divergences() if d != 'tv')}) or with "
+                "'fgan'/'dro-dual', and use estimate() for TV."
+            )
+        return -fmicl(scores, self.divergence)
+
+
+class _DRODual(_PhiBound):
+    name = "dro-dual"
+    paper = "Wu et al., NeurIPS 2023 (ADNCE / CL-DRO); math_spec §4d"
+    description = ("DRO-dual φ-MI bound: mean S_ii − min_β [β + mean_{i≠j} φ*(S_ij − β)] (per_anchor=True: "
+                   "one β per row). Shift-invariant, tight iff S = φ'(r) + c; KL = DV.")
+    hyper_defaults = {"divergence": "kl", "alpha": None, "per_anchor": False}
+
+    def _validate(self):
+        super()._validate()
+        if not isinstance(self.hyper["per_anchor"], bool):
+            raise ValueError(f"per_anchor must be True or False, got {self.hyper['per_anchor']!r}")
+
+    def _estimate(self, scores):
+        return dro_dual(scores, self.divergence, per_anchor=self.hyper["per_anchor"])
+
+
+#: name -> Bound class. Order is the display order.
+BOUNDS: dict[str, type[Bound]] = {
+    cls.name: cls
+    for cls in (_DV, _MINE, _NWJ, _TUBA, _InfoNCE, _DVPerAnchor, _JS, _SMILE, _Alpha, _FGAN, _FMICL, _DRODual)
+}
+
+
+def list_bounds() -> list[str]:
+    """Registry names, in display order."""
+    return list(BOUNDS)
+
+
+def get_bound(name: str, **hyper) -> Bound:
+    """A :class:`Bound` by registry name with validated hyper-parameters.
+
+    >>> get_bound("smile", tau=1.0)
+    get_bound('smile', tau=1.0)
+    """
+    check_choice("bound", name, BOUNDS)
+    return BOUNDS[name](**hyper)
+
+
+def describe_bounds() -> list[BoundInfo]:
+    """One :class:`BoundInfo` per registry entry, with default hyper-parameters."""
+    return [cls().info for cls in BOUNDS.values()]
