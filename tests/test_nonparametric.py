@@ -97,6 +97,11 @@ def test_ksg_same_seed_gives_identical_result():
     assert ksg_mi(x, y) == ksg_mi(x, y)  # seed=None is a fixed seed
 
 
+def test_ksg_threaded_queries_give_the_same_counts():
+    x, y = CorrelatedGaussian(2, rho=0.5).sample(3000, seed=3)  # >= 2048: chunked path
+    assert ksg_mi(x, y, workers=2, full_output=True) == ksg_mi(x, y, full_output=True)
+
+
 def test_ksg_standardised_is_invariant_to_block_scale_and_raw_is_not():
     x, y = CorrelatedGaussian(2, rho=0.7).sample(1000, seed=4)
     base = ksg_mi(x, y)
