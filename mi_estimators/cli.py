@@ -322,7 +322,9 @@ def _result_dict(result, estimator: str, n: int, source: str) -> dict:
 
 def _cmd_estimate(args) -> int:
     import mi_estimators
+    from mi_estimators._checks import check_choice
 
+    check_choice("estimator", args.estimator, mi_estimators.list_estimators())
     x, y, desc = load_xy(args.file, args.x, args.y)
     options = _options(args.option)
     if args.critic is not None:
