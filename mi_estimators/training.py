@@ -304,7 +304,11 @@ def fit_critic(critic, bound, *, train=None, heldout=None, sampler=None,
             if bad.any():
                 raise TrainingDivergedError(_diverged_message(
                     "the training loss", step, bad.nonzero().flatten().tolist(), bound_name, lr))
-            val, _, _ = heldout_estimate(1)
+            try:
+                val, _, _ = heldout_estimate(1)
+            except ValueError as exc:   # the bound rejects non-finite scores
+                raise TrainingDivergedError(_diverged_message(
+                    f"the critic's held-out scores ({exc})", step, None, bound_name, lr)) from None
             val = val.cpu()
             bad = ~torch.isfinite(val)
             if bad.any():
@@ -337,7 +341,11 @@ def fit_critic(critic, bound, *, train=None, heldout=None, sampler=None,
     with torch.no_grad():
         for b, p in zip(best, params):
             p.copy_(b)
-    est, se, nb = heldout_estimate(final_repeats)
+    try:
+        est, se, nb = heldout_estimate(final_repeats)
+    except ValueError as exc:
+        raise TrainingDivergedError(_diverged_message(
+            f"the critic's held-out scores ({exc})", step, None, bound_name, lr)) from None
     est, se = est.cpu().numpy(), se.cpu().numpy()
     if not np.all(np.isfinite(est)):
         raise TrainingDivergedError(_diverged_message("the final held-out estimate", step, None, bound_name, lr))

@@ -1,0 +1,218 @@
+"""estimate_mi / MIEstimator: accuracy on known MI, honest intervals, reproducibility, clear errors."""
+import json
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from mi_estimators import MIEstimator, MIResult, estimate_mi, list_estimators
+from mi_estimators.training import TrainingDivergedError
+from synthetic import CorrelatedGaussian
+
+# A small critic keeps each fit to a few seconds on one CPU core.
+FAST = dict(hidden=(128,), embed_dim=16, steps=600, lr=1e-3, batch_size=128, eval_every=50, patience=4)
+TINY = dict(hidden=(16,), embed_dim=4, steps=40, lr=3e-3, batch_size=32, eval_every=20)
+
+
+@pytest.fixture(scope="module")
+def gauss5():
+    task = CorrelatedGaussian(dim=5, mi=2.0)
+    x, y = task.sample(5000, seed=1)
+    return task, x, y
+
+
+@pytest.fixture(scope="module")
+def small():
+    return CorrelatedGaussian(dim=2, mi=0.5).sample(1000, seed=0)
+
+
+def test_list_estimators_has_every_bound_and_nonparametric_name():
+    from mi_estimators.bounds import list_bounds
+
+    names = list_estimators()
+    assert set(list_bounds()) <= set(names)
+    assert {"ksg", "cca", "sklearn-mi"} <= set(names)
+
+
+# The issue's accuracy requirement: within 0.25 nats of I = 2 on 5,000 samples. The held-out
+# set has 1,000 samples, whose sampling error alone is about 0.05 nats (sd of log r / sqrt(1000),
+# printed by the test on failure); 0.25 leaves room for that plus the finite-data fit.
+@pytest.mark.slow
+@pytest.mark.parametrize("estimator, options", [
+    ("infonce", {}),
+    ("nwj", {}),
+    ("dv", {}),
+    ("smile", {"tau": 5.0}),
+    ("fmicl", {"divergence": "kl"}),
+])
+def test_estimate_within_quarter_nat_of_true_mi_on_gaussian_dim5(gauss5, estimator, options):
+    task, x, y = gauss5
+    res = estimate_mi(x, y, estimator, seed=0, **FAST, **options)
+    assert res.target == "kl" and not res.warnings
+    assert abs(res.mi - task.mi) < 0.25, (str(res), res.details)
+
+
+def test_independent_samples_interval_contains_zero():
+    rng = np.random.default_rng(3)
+    x, y = rng.standard_normal((3000, 3)), rng.standard_normal((3000, 3))
+    res = estimate_mi(x, y, seed=0, **FAST)
+    lo, hi = res.interval
+    assert lo <= 0.0 <= hi, str(res)
+    assert abs(res.mi) < 0.05
+
+
+def test_same_seed_identical_result_and_ensemble_member_equals_separate_run(small):
+    x, y = small
+    a = estimate_mi(x, y, seed=4, n_critics=3, dtype="float64", **TINY)
+    b = estimate_mi(x, y, seed=4, n_critics=3, dtype="float64", **TINY)
+    assert a.mi == b.mi and np.array_equal(a.per_critic, b.per_critic)
+    assert a.per_critic.shape == (3,)
+    for k in range(3):
+        one = estimate_mi(x, y, seed=4 + k, split_seed=4, dtype="float64", **TINY)
+        np.testing.assert_allclose(a.per_critic[k], one.mi, rtol=0, atol=1e-9)
+
+
+def test_result_fields_json_and_readable_string(small):
+    x, y = small
+    res = estimate_mi(x, y, seed=0, n_critics=2, **TINY)
+    assert isinstance(res, MIResult)
+    lo, hi = res.interval
+    assert lo < res.mi < hi
+    assert res.stderr > 0 and res.n_samples == 1000 and res.seconds > 0
+    assert res.estimator == "infonce" and res.target == "kl"
+    cfg = res.config
+    for key in ("seed", "steps", "batch_size", "lr", "hidden", "embed_dim", "device", "standardize", "version"):
+        assert key in cfg
+    assert cfg["hidden"] == [16] and cfg["standardize"] is True
+    d = json.loads(json.dumps(res.to_dict()))
+    assert d["mi"] == pytest.approx(res.mi) and len(d["per_critic"]) == 2
+    assert res.history and {"step", "train_loss", "heldout"} <= set(res.history[0])
+    s = str(res)
+    assert s.startswith("I = ") and "nats" in s and "95% CI" in s
+    # stderr combines the held-out sampling error and the ensemble's seed spread
+    combined = math.sqrt(res.details["stderr_sampling"] ** 2 + np.var(res.per_critic, ddof=1) / 2)
+    assert res.stderr == pytest.approx(combined)
+
+
+def test_inputs_in_any_container_give_the_same_result(small):
+    import pandas as pd
+
+    x, y = small
+    base = estimate_mi(x, y, seed=0, **TINY).mi
+    assert estimate_mi(torch.as_tensor(x), torch.as_tensor(y), seed=0, **TINY).mi == base
+    assert estimate_mi(pd.DataFrame(x), pd.DataFrame(y), seed=0, **TINY).mi == base
+    assert estimate_mi(x.tolist(), y.tolist(), seed=0, **TINY).mi == base
+
+
+def test_one_dimensional_arrays_are_one_column():
+    x, y = CorrelatedGaussian(dim=1, mi=0.5).sample(1000, seed=0)
+    a = estimate_mi(x[:, 0], y[:, 0], seed=0, **TINY)
+    b = estimate_mi(x, y, seed=0, **TINY)
+    assert a.mi == b.mi and a.config["dim_x"] == 1
+
+
+@pytest.mark.parametrize("bad, match", [
+    (lambda x, y: (x[:-1], y), "same number of samples"),
+    (lambda x, y: (np.where(np.arange(len(x))[:, None] == 7, np.nan, x), y), "row 7"),
+    (lambda x, y: (x, np.where(np.arange(len(y))[:, None] == 3, np.inf, y)), "y contains .*first at row 3"),
+    (lambda x, y: (x[:50], y[:50]), "too few samples"),
+    (lambda x, y: (np.array([["a", "b"]] * len(x)), y), "must be numeric"),
+    (lambda x, y: (x.reshape(len(x), 1, -1), y), "1-D .* or 2-D"),
+    (lambda x, y: (np.c_[x, np.ones(len(x))], y), r"column\(s\) \[2\] of x are constant"),
+])
+def test_bad_input_raises_clear_value_error(small, bad, match):
+    x, y = bad(*small)
+    with pytest.raises(ValueError, match=match):
+        estimate_mi(x, y, **TINY)
+
+
+def test_unknown_estimator_and_critic_list_valid_names(small):
+    x, y = small
+    with pytest.raises(ValueError, match=r"unknown estimator 'infonse' \(did you mean 'infonce'\?\).*nwj"):
+        estimate_mi(x, y, "infonse")
+    with pytest.raises(ValueError, match=r"unknown critic 'mlp'.*separable"):
+        estimate_mi(x, y, critic="mlp")
+
+
+def test_cuda_without_gpu_is_a_clear_error(small):
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(ValueError, match="no CUDA GPU"):
+        estimate_mi(*small, device="cuda", **TINY)
+
+
+def test_divergent_training_raises_with_advice():
+    # NWJ exponentiates scores: unstandardised inputs at a huge scale and a large lr overflow
+    x, y = CorrelatedGaussian(dim=2, mi=2.0).sample(1000, seed=0)
+    with pytest.raises(TrainingDivergedError, match="lower the learning rate"):
+        estimate_mi(1e4 * x, 1e4 * y, "nwj", standardize=False, hidden=(16,), embed_dim=4, lr=1.0,
+                    steps=200, batch_size=32, eval_every=10)
+
+
+def test_infonce_saturation_model_is_inverted_exactly():
+    from mi_estimators.estimator import _infonce_implied_mi
+
+    for b, i in [(16, 1.0), (128, 3.0), (1024, 6.0)]:
+        est = math.log(b) - math.log1p((b - 1) * math.exp(-i))
+        assert _infonce_implied_mi(est, b) == pytest.approx(i, rel=1e-9)
+    assert _infonce_implied_mi(math.log(16), 16) == math.inf
+
+
+def test_infonce_near_log_batch_size_ceiling_warns():
+    x, y = CorrelatedGaussian(dim=4, mi=6.0).sample(1200, seed=0)
+    with pytest.warns(UserWarning, match="raise batch_size"):
+        res = estimate_mi(x, y, hidden=(64,), embed_dim=16, steps=300, lr=3e-3, batch_size=16, eval_every=50)
+    assert res.mi <= math.log(16) + 1e-6
+    assert res.warnings
+
+
+def test_nonparametric_names_dispatch_to_nonparametric_module(small):
+    x, y = small
+    res = estimate_mi(x, y, "ksg", k=3)
+    assert res.estimator == "ksg" and res.target == "kl"
+    assert abs(res.mi - 0.5) < 0.15
+    with pytest.raises(ValueError):
+        estimate_mi(x, y, "ksg", k=0)
+
+
+# ---- scikit-learn conventions ----------------------------------------------------------
+def test_sklearn_estimator_checks():
+    from sklearn.base import clone
+    from sklearn.utils import estimator_checks as ec
+
+    est = MIEstimator(steps=10)
+    ec.check_parameters_default_constructible("MIEstimator", MIEstimator())
+    ec.check_get_params_invariance("MIEstimator", est)
+    ec.check_set_params("MIEstimator", est)
+    ec.check_no_attributes_set_in_init("MIEstimator", est)
+    c = clone(est)
+    assert c is not est and c.get_params() == est.get_params()
+
+
+def test_mi_estimator_fit_sets_fitted_attributes_and_matches_estimate_mi(small):
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    x, y = small
+    est = MIEstimator(seed=0, **TINY)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(est)
+    assert est.fit(x, y) is est
+    check_is_fitted(est)
+    assert est.mi_ == estimate_mi(x, y, seed=0, **TINY).mi
+    assert est.stderr_ > 0 and est.history_ and est.n_features_in_ == 2
+    with pytest.raises(ValueError, match="both x and y"):
+        MIEstimator().fit(x)
+    est.set_params(estimator="dv")
+    assert est.fit(x, y).result_.estimator == "dv"
+
+
+def test_mi_estimator_passes_bound_options(small):
+    x, y = small
+    est = MIEstimator("fmicl", seed=0, options={"divergence": "js"}, **TINY).fit(x, y)
+    assert est.result_.target == "js" and est.result_.config["bound_options"]["divergence"] == "js"
+    assert str(est.result_).startswith("I_js = ")
+    with pytest.raises(ValueError, match="invalid option.*'fmicl'.*divergnce.*Training options"):
+        estimate_mi(x, y, "fmicl", divergnce="js", **TINY)
