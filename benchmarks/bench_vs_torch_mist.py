@@ -281,6 +281,29 @@ def ensure_tm_venv(python: Path) -> None:
     subprocess.run(["bash", str(script), str(python.parent.parent)], check=True)
 
 
+def import_times(repeats: int = 5) -> dict[str, float]:
+    """Median wall seconds of fresh interpreters: bare start-up, ``import mi_estimators``,
+    ``mi-bench --help`` (through the installed console script when present) and ``import torch``."""
+    import shutil
+    import statistics
+
+    mi_bench = shutil.which("mi-bench", path=str(Path(sys.executable).parent)) or shutil.which("mi-bench")
+    cmds = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "import mi_estimators": [sys.executable, "-c", "import mi_estimators"],
+        "mi-bench --help": [mi_bench, "--help"] if mi_bench else
+        [sys.executable, "-c", "from mi_estimators.cli import main; main(['--help'])"],
+        "import torch": [sys.executable, "-c", "import torch"],
+    }
+    out = {k: [] for k in cmds}
+    for _ in range(repeats):
+        for k, cmd in cmds.items():  # interleaved
+            t0 = time.perf_counter()
+            subprocess.run(cmd, check=True, capture_output=True, cwd=str(H.REPO))
+            out[k].append(time.perf_counter() - t0)
+    return {k: statistics.median(v) for k, v in out.items()}
+
+
 def contenders(kind: str, steps: int, warmup: int, tm_python: str | None, end_to_end: bool) -> dict:
     """name -> zero-argument callable running one worker subprocess."""
     extra = ["--kind", kind, "--steps", str(steps), "--warmup", str(warmup)]
@@ -317,6 +340,7 @@ def main(argv=None) -> int:
                    help="python of the torch-mist environment (created if missing)")
     p.add_argument("--skip-torch-mist", action="store_true")
     p.add_argument("--kinds", default="separable,joint", help="critics to run (default separable,joint)")
+    p.add_argument("--imports", action="store_true", help="only measure start-up/import times")
     args = p.parse_args(argv)
 
     if args.worker:
@@ -325,6 +349,11 @@ def main(argv=None) -> int:
         H.emit(fn(args.kind, args.steps, args.warmup, **kw))
         return 0
 
+    if args.imports:
+        print("# Start-up times, median of 5 fresh processes (seconds, wall clock)")
+        print("# " + H.machine_line())
+        print(H.markdown_table(["command", "seconds"], [[k, v] for k, v in import_times().items()]))
+        return 0
     tm_py = None
     if not args.skip_torch_mist:
         ensure_tm_venv(Path(args.tm_python))

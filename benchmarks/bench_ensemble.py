@@ -1,0 +1,92 @@
+"""K critics trained as one batched ensemble vs K sequential single runs (issue 9).
+
+Same setting as bench_vs_torch_mist.py (InfoNCE, Gaussian dim 20, MI 4 nats, batch 128,
+separable 20->256->256->32 per side or joint 40->256->256->1). For K = 1, 4, 16, 64:
+
+* ``ensemble K``: one training step of ``make_critic(..., n_critics=K)`` through the trainer's
+  hot loop (``bench_vs_torch_mist.worker_mie_step``): K critics updated at once;
+* ``K sequential``: K times the step of a single critic (K = 1), i.e. the cost of K
+  separate runs done one after another;
+* speed-up = (K x single step) / ensemble step; also per member ms.
+
+Each configuration runs in a fresh single-threaded subprocess, rounds interleaved. The
+``+fused`` rows use ``torch.optim.Adam(fused=True)`` (a proposed change to
+mi_estimators.training, same numbers up to float round-off) to show what it buys.
+``--fit`` adds end-to-end ``fit_critic`` (streaming, evaluation every 50 steps) for K = 1, 16.
+
+Run:  .venv/bin/python benchmarks/bench_ensemble.py [--rounds 3] [--ks 1,4,16,64]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _harness as H  # noqa: E402
+
+WORKER_SCRIPT = Path(__file__).resolve().parent / "bench_vs_torch_mist.py"
+
+
+def _job(kind: str, k: int, steps: int, warmup: int, adam: str = "default", worker: str = "mie-step"):
+    extra = ["--kind", kind, "--n-critics", str(k), "--steps", str(steps), "--warmup", str(warmup),
+             "--adam", adam]
+    return lambda: H.run_worker(sys.executable, WORKER_SCRIPT, worker, extra, timeout=3600)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--ks", default="1,4,16,64", help="ensemble sizes (default 1,4,16,64)")
+    p.add_argument("--joint-ks", default="1,4,16", help="ensemble sizes for the joint critic (default 1,4,16)")
+    p.add_argument("--kinds", default="separable,joint")
+    p.add_argument("--member-steps", type=int, default=1600,
+                   help="separable: timed steps x K per run (default 1600 -> 1600 steps at K=1, 25 at K=64)")
+    p.add_argument("--joint-member-steps", type=int, default=48)
+    p.add_argument("--no-fused", action="store_true", help="skip the fused-Adam rows")
+    p.add_argument("--fit", action="store_true", help="also time fit_critic end to end (separable, K=1 and 16)")
+    args = p.parse_args(argv)
+
+    print("# K-critic ensemble vs K sequential single runs: InfoNCE, dim 20, MI 4 nats, batch 128 (ms)")
+    print("# " + H.machine_line())
+    for kind in args.kinds.split(","):
+        sep = kind == "separable"
+        ks = [int(k) for k in (args.ks if sep else args.joint_ks).split(",")]
+        if 1 not in ks:
+            ks = [1, *ks]
+        budget = args.member_steps if sep else args.joint_member_steps
+        adams = ["default"] + ([] if args.no_fused else ["fused"])
+        c = {}
+        for adam in adams:
+            for k in ks:
+                steps = max(3, budget // k)
+                c[(adam, k)] = _job(kind, k, steps, max(2, min(20, steps // 5)), adam)
+        if sep and args.fit:
+            for k in (1, 16):
+                c[("fit_critic", k)] = _job(kind, k, max(50, 800 // k), 10, "default", worker="mie-fit")
+        print(f"\n## {kind} critic, {args.rounds} interleaved rounds")
+        named = {f"{a}/K={k}": fn for (a, k), fn in c.items()}
+        res = H.interleave(named, args.rounds)
+        comb = {key: H.combine(res[f"{key[0]}/K={key[1]}"]) for key in c}
+        rows = []
+        for adam in adams + (["fit_critic"] if sep and args.fit else []):
+            ks_here = [k for (a, k) in c if a == adam]
+            single = comb[(adam, 1)]["median"]
+            for k in ks_here:
+                t = comb[(adam, k)]["median"]
+                rng = f"{comb[(adam, k)]['min']:.3g}-{comb[(adam, k)]['max']:.3g}"
+                rows.append([f"{'step' if adam != 'fit_critic' else 'fit_critic'}"
+                             f"{'+fused' if adam == 'fused' else ''}", k, t, rng, t / k, k * single,
+                             k * single / t])
+        print()
+        print(H.markdown_table(["what", "K", "ensemble ms/step", "range", "ms per member",
+                                "K sequential ms", "speed-up"], rows))
+        if ("fused", 1) in comb:
+            print(f"\nK=16 ensemble with fused Adam vs 16 sequential single runs with today's Adam: "
+                  f"{16 * comb[('default', 1)]['median'] / comb[('fused', 16)]['median']:.2f}x"
+                  if ("fused", 16) in comb else "")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
