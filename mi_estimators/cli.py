@@ -108,15 +108,10 @@ def _cmd_list(args) -> int:
         if not payload["tasks"]:
             print("  (task registry not installed; use gaussian:dim=D,mi=I)")
     if "estimators" in payload:
-        print("Estimators (name: target; hyper-parameters):")
+        print("Estimators (name: target MI [kind]; hyper-parameters with defaults):")
         for entry in payload["estimators"]:
-            target = entry.get("target", "")
-            hyper = entry.get("hyperparameters", entry.get("options", ""))
-            if isinstance(hyper, dict):
-                hyper = ", ".join(f"{k}={v}" for k, v in hyper.items())
-            elif isinstance(hyper, (list, tuple)):
-                hyper = ", ".join(map(str, hyper))
-            print(f"  {entry['name']}: {target}" + (f"; {hyper}" if hyper else ""))
+            hyper = ", ".join(k if v is None else f"{k}={v}" for k, v in entry["hyperparameters"].items())
+            print(f"  {entry['name']}: {entry['target']} [{entry['kind']}]" + (f"; {hyper}" if hyper else ""))
     if "critics" in payload:
         print("Critics:")
         for name in payload["critics"]:
@@ -125,24 +120,25 @@ def _cmd_list(args) -> int:
 
 
 def _describe_estimators() -> list[dict]:
-    """Registry entries as plain dicts with at least ``name``."""
-    import dataclasses
-
+    """One dict per estimator: name, target ("kl" or the φ name), kind, lower_bound, hyper-parameters."""
     from mi_estimators import list_estimators
+    from mi_estimators.bounds import describe_bounds
+    from mi_estimators.nonparametric import NONPARAMETRIC_ESTIMATORS
 
-    entries = list_estimators()
-    if isinstance(entries, dict):
-        entries = [{"name": k, **(v if isinstance(v, dict) else {"description": str(v)})} for k, v in entries.items()]
+    bounds = {info.name: info for info in describe_bounds()}
     out = []
-    for entry in entries:
-        if isinstance(entry, str):
-            out.append({"name": entry})
-        elif isinstance(entry, dict):
-            out.append(dict(entry))
-        elif dataclasses.is_dataclass(entry):
-            out.append(dataclasses.asdict(entry))
+    for name in list_estimators():
+        if name in bounds:
+            info = bounds[name]
+            target = info.target + (f" ({', '.join(f'{k}={v}' for k, v in info.target_params.items())})"
+                                    if info.target_params else "")
+            kind = "lower bound" if info.lower_bound else "estimate (not a bound)"
+            out.append(dict(name=name, kind=f"neural, {kind}", target=target, lower_bound=info.lower_bound,
+                            hyperparameters=dict(info.hyper), paper=info.paper))
         else:
-            out.append({k: v for k, v in vars(entry).items() if not k.startswith("_")})
+            opts = list(getattr(NONPARAMETRIC_ESTIMATORS.get(name), "options", ()))
+            out.append(dict(name=name, kind="non-parametric", target="kl", lower_bound=False,
+                            hyperparameters={o: None for o in opts}, paper=""))
     return out
 
 
