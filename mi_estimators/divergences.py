@@ -130,6 +130,7 @@ class Divergence:
     t_max: float = math.inf
     t_max_closed: bool = False
     trainable: bool = True
+    conj_grad_convex: bool = True  # (φ*)' convex on its domain (False: Tsallis α > 2)
     description: str = ""
 
     @property
@@ -159,6 +160,10 @@ class Divergence:
 
     def conj_grad(self, t: Tensor) -> Tensor:
         """(φ*)'(t) = argmax_u (tu − φ(u)) ≥ 0, ``+inf`` at an unattained boundary."""
+        raise NotImplementedError
+
+    def conj_hess(self, t: Tensor) -> Tensor:
+        """(φ*)''(t) = 1/φ''(u) at u = (φ*)'(t) ≥ 0 (used by the DRO-dual Newton solver)."""
         raise NotImplementedError
 
     def in_domain(self, t: Tensor) -> Tensor:
@@ -221,6 +226,9 @@ class KL(Divergence):
     def conj_grad(self, t):
         return safe_exp(t - 1.0)
 
+    def conj_hess(self, t):
+        return safe_exp(t - 1.0)
+
     def _log_conj(self, t):
         return t - 1.0
 
@@ -247,6 +255,9 @@ class PearsonChi2(Divergence):
     def conj_grad(self, t):
         return torch.relu(1.0 + 0.5 * t)
 
+    def conj_hess(self, t):
+        return 0.5 * (t > -2.0).to(t.dtype)
+
     def mean_f_prime_exp(self, s, mask=None, dim=-1):
         return 2.0 * (_Means(mask, dim).exp(s) - 1.0)
 
@@ -262,6 +273,7 @@ class Tsallis(Divergence):
         a = self.alpha
         if a < 1.0:
             self.t_max = 1.0 / (1.0 - a)
+        self.conj_grad_convex = a <= 2.0  # (φ*)' = A^{1/(α−1)}
         self.description = f"Tsallis-α (α = {a:g}), φ(u) = (u^α − u)/(α − 1)"
 
     @property
@@ -293,6 +305,15 @@ class Tsallis(Divergence):
         A = self._A(t)
         pos = A > 0
         value = _where_safe(pos, A, 1.0) ** (1.0 / (a - 1.0))
+        outside = torch.zeros_like(t) if a > 1.0 else torch.full_like(t, math.inf)
+        return torch.where(pos, value, outside)
+
+    def conj_hess(self, t):
+        a = self.alpha
+        A = self._A(t)
+        pos = A > 0
+        As = _where_safe(pos, A, 1.0)
+        value = As ** ((2.0 - a) / (a - 1.0)) / a
         outside = torch.zeros_like(t) if a > 1.0 else torch.full_like(t, math.inf)
         return torch.where(pos, value, outside)
 
@@ -332,6 +353,10 @@ class SquaredHellinger(Divergence):
         ok = t < 1.0
         return torch.where(ok, (1.0 - _where_safe(ok, t, 0.0)) ** -2, torch.full_like(t, math.inf))
 
+    def conj_hess(self, t):
+        ok = t < 1.0
+        return torch.where(ok, 2.0 * (1.0 - _where_safe(ok, t, 0.0)) ** -3, torch.full_like(t, math.inf))
+
     def mean_f_prime_exp(self, s, mask=None, dim=-1):
         return 1.0 - _Means(mask, dim).exp(-0.5 * s)
 
@@ -360,6 +385,10 @@ class JensenShannon(Divergence):
         ok = t < self.t_max
         x = math.log(2.0) - 2.0 * _where_safe(ok, t, 0.0)  # > 0 inside the domain
         return torch.where(ok, 1.0 / torch.expm1(x), torch.full_like(t, math.inf))
+
+    def conj_hess(self, t):
+        u = self.conj_grad(t)
+        return 2.0 * u * (1.0 + u)
 
     def mean_f_prime_exp(self, s, mask=None, dim=-1):
         # ½ log(2u/(1+u)) = ½ (log 2 − softplus(−s))
@@ -393,6 +422,9 @@ class TotalVariation(Divergence):
         inside = (t > -0.5).to(t.dtype)
         return torch.where(t < 0.5, inside, torch.full_like(t, math.inf))
 
+    def conj_hess(self, t):
+        return torch.where(t < 0.5, torch.zeros_like(t), torch.full_like(t, math.inf))
+
     def mean_f_prime_exp(self, s, mask=None, dim=-1):
         return 0.5 * masked_mean(torch.sign(s), mask, dim)
 
@@ -424,6 +456,12 @@ class VinczeLeCam(Divergence):
         value = torch.relu(2.0 * torch.rsqrt(1.0 - ts) - 1.0)
         return torch.where(ok, value, torch.full_like(t, math.inf))
 
+    def conj_hess(self, t):
+        ok = t < 1.0
+        ts = _where_safe(ok, t, 0.0)
+        value = torch.where(ts >= -3.0, (1.0 - ts) ** -1.5, torch.zeros_like(t))
+        return torch.where(ok, value, torch.full_like(t, math.inf))
+
     def mean_f_prime_exp(self, s, mask=None, dim=-1):
         # 1 − 4/(1+u)² = 1 − 4 σ(−s)²
         return 1.0 - 4.0 * masked_mean(torch.sigmoid(-s) ** 2, mask, dim)
@@ -453,6 +491,11 @@ class ReverseChi2(Divergence):
     def conj_grad(self, t):
         ok = t < 1.0
         value = torch.rsqrt(1.0 - _where_safe(ok, t, 0.0))
+        return torch.where(ok, value, torch.full_like(t, math.inf))
+
+    def conj_hess(self, t):
+        ok = t < 1.0
+        value = 0.5 * (1.0 - _where_safe(ok, t, 0.0)) ** -1.5
         return torch.where(ok, value, torch.full_like(t, math.inf))
 
     def mean_f_prime_exp(self, s, mask=None, dim=-1):
