@@ -73,7 +73,7 @@ TIMING_COLUMNS = ("time_s",)
 RESULT_COLUMNS = (
     "run_id", "task", "truth", "truth_stderr", "dim_x", "dim_y", "estimator", "label",
     "n", "seed", "options", "estimate", "stderr", "ci_low", "ci_high", "status", "error",
-    "config", "time_s",
+    "warnings", "config", "time_s",
 )
 
 #: Columns of :func:`score`'s summary rows, in order.
@@ -247,7 +247,8 @@ def run_job(job: Job) -> dict:
 
     The row holds the full config, the truth, the estimate with ``stderr`` and a
     confidence interval (NaN where an estimator gives none), ``status`` ("ok" or
-    "error" with the message in ``error``), and the wall time ``time_s``.
+    "error" with the message in ``error``), the estimator's warnings (e.g. InfoNCE near
+    its log B ceiling) in ``warnings``, and the wall time ``time_s``.
     """
     import mi_estimators
 
@@ -273,7 +274,10 @@ def run_job(job: Job) -> dict:
         x, y = task.sample(int(job.n), seed=data_seed)
         options = job.options_dict
         options.setdefault("seed", model_seed)
-        result = mi_estimators.estimate_mi(x, y, estimator=job.estimator, **options)
+        with warnings.catch_warnings(record=True) as caught:  # kept in the row, not printed
+            warnings.simplefilter("always")
+            result = mi_estimators.estimate_mi(x, y, estimator=job.estimator, **options)
+        row["warnings"] = " | ".join(dict.fromkeys(str(w.message) for w in caught))
         interval = getattr(result, "interval", None) or (math.nan, math.nan)
         config = getattr(result, "config", None) or {}
         row.update(
