@@ -409,8 +409,9 @@ def _cmd_demo(args) -> int:
     rows = _run_config(config, results, args)
     _print_summary(rows, args)
     report = write_report(results, out, fmt="markdown")
+    plots = ", ".join(str(p) for p in sorted(out.glob("*.png")))
     print(f"wrote: {results / 'results.csv'} (one row per run), {out / 'summary.csv'} (the table), "
-          f"{report} and plots {out / 'bias_variance.png'}, {out / 'estimate_vs_truth.png'}")
+          f"{report} (the report), plots: {plots}")
     return 1 if any(r["status"] != "ok" for r in rows) else 0
 
 

@@ -193,29 +193,34 @@ def plot_bias_variance(summaries: Sequence[Mapping], path: str | os.PathLike) ->
 
 
 def plot_estimate_vs_truth(summaries: Sequence[Mapping], path: str | os.PathLike) -> Path:
-    """Mean estimate (± sd) against true MI, one colour per estimator, with the line y = x."""
+    """Mean estimate (± sd) against true MI: colour = estimator, marker = task; the line y = x."""
     plt = _pyplot()
+    from matplotlib.lines import Line2D
+
     summaries = _largest_n(summaries)
     labels = sorted({s["label"] for s in summaries})
+    tasks = sorted({s["task"] for s in summaries})
+    markers = dict(zip(tasks, "osD^vP*Xhp<>" * (len(tasks) // 12 + 1)))
     colors = _colors(labels)
-    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    fig, ax = plt.subplots(figsize=(6.5, 4.8))
     truths = [float(s["truth"]) for s in summaries]
     lo, hi = min(truths + [0.0]), max(truths + [1e-9])
     for j, label in enumerate(labels):
-        pts = [s for s in summaries if s["label"] == label and math.isfinite(float(s["mean"]))]
-        if not pts:
-            continue
-        shift = (j - (len(labels) - 1) / 2) * 0.01 * (hi - lo)  # dodge overlapping markers
-        sd = [float(s["sd"]) if math.isfinite(float(s["sd"])) else 0.0 for s in pts]
-        ax.errorbar(
-            [float(s["truth"]) + shift for s in pts], [float(s["mean"]) for s in pts], yerr=sd,
-            fmt="o", color=colors[label], label=label, capsize=3,
-        )
-    ax.plot([lo, hi], [lo, hi], color="black", lw=1, ls="--", label="truth (y = x)")
+        shift = (j - (len(labels) - 1) / 2) * 0.012 * (hi - lo)  # dodge overlapping markers
+        for s in summaries:
+            if s["label"] != label or not math.isfinite(float(s["mean"])):
+                continue
+            sd = float(s["sd"]) if math.isfinite(float(s["sd"])) else 0.0
+            ax.errorbar(float(s["truth"]) + shift, float(s["mean"]), yerr=sd, fmt=markers[s["task"]],
+                        color=colors[label], capsize=3)
+    ax.plot([lo, hi], [lo, hi], color="black", lw=1, ls="--")
+    handles = [Line2D([], [], color=colors[lab], marker="o", ls="", label=lab) for lab in labels]
+    handles += [Line2D([], [], color="black", ls="--", label="truth (y = x)")]
+    handles += [Line2D([], [], color="grey", marker=markers[t], ls="", label=t) for t in tasks]
+    ax.legend(handles=handles, fontsize=7, loc="upper left")
     ax.set_xlabel("true MI (nats)")
     ax.set_ylabel("estimate (nats)")
-    ax.set_title("Estimate vs truth (mean ± sd over seeds)", fontsize=10)
-    ax.legend(fontsize=8)
+    ax.set_title("Estimate vs truth (mean ± sd over seeds; largest n)", fontsize=10)
     return _save(fig, path)
 
 
@@ -323,8 +328,9 @@ def write_report(results: str | os.PathLike, out: str | os.PathLike | None = Non
     """Write a report of a results folder (``mi-bench run``'s output) and return its path.
 
     Writes into ``out`` (default ``results/report``): ``summary.csv``, the PNGs
-    ``bias_variance.png``, ``estimate_vs_truth.png``, ``error_vs_n.png`` and
-    ``report.md`` (``fmt="markdown"``) or ``report.html`` (``fmt="html"``).
+    ``bias_variance.png``, ``estimate_vs_truth.png``, ``error_vs_n.png`` (when the
+    results hold more than one sample size) and ``report.md`` (``fmt="markdown"``) or
+    ``report.html`` (``fmt="html"``), with the estimators' warnings and the failed runs.
     """
     from mi_estimators.evaluation import atomic_write_text, load_runs, score
 
@@ -342,8 +348,9 @@ def write_report(results: str | os.PathLike, out: str | os.PathLike | None = Non
     plots = {
         "Bias and variance per estimator": plot_bias_variance(summaries, out / "bias_variance.png"),
         "Estimate vs truth": plot_estimate_vs_truth(summaries, out / "estimate_vs_truth.png"),
-        "Error vs sample size": plot_error_vs_n(summaries, out / "error_vs_n.png"),
     }
+    if len({s["n"] for s in summaries}) > 1:  # one sample size makes no curve
+        plots["Error vs sample size"] = plot_error_vs_n(summaries, out / "error_vs_n.png")
     failed = [r for r in rows if r.get("status") != "ok"]
     lines = [
         f"# mi-bench report: {results.name}",
@@ -357,6 +364,12 @@ def write_report(results: str | os.PathLike, out: str | os.PathLike | None = Non
     ]
     for title, png in plots.items():
         lines += [f"## {title}", "", f"![{title}]({png.name})", ""]
+    warned = [r for r in rows if r.get("warnings")]
+    if warned:
+        lines += ["## Estimator warnings", ""]
+        for message in dict.fromkeys(f"{r['label']} on {r['task']}: {r['warnings']}" for r in warned):
+            lines.append(f"- {message}")
+        lines.append("")
     if failed:
         lines += ["## Failed runs", "", "| run_id | task | estimator | error |", "|---|---|---|---|"]
         lines += [f"| {r['run_id']} | {r['task']} | {r['label']} | {str(r['error']).replace('|', '/')} |" for r in failed]
