@@ -339,14 +339,15 @@ def fmicl(scores: Tensor, divergence="kl", *, alpha: float | None = None) -> Ten
 _NEWTON_STEPS = 30
 
 
-def _solve_beta(scores: Tensor, div: Divergence, mask: Tensor, dims: tuple[int, ...]) -> Tensor:
+def _solve_beta(scores: Tensor, div: Divergence, mask: Tensor, dims: tuple[int, ...], *, may_sync: bool = False) -> Tensor:
     """argmin_β g(β) = β + mean φ*(S − β) over the masked entries, per problem (no grad).
 
     h(β) = g'(β) = 1 − mean (φ*)'(S − β) is non-decreasing, ≤ 0 at β = max S − φ'(N)
     (the largest entry alone has ratio N) and ≥ 0 at β = max S − φ'(1) (all ratios ≤ 1).
     Safeguarded Newton on h inside that bracket (a bisection step whenever Newton would
-    leave it), started at the end from which it converges monotonically; a fixed number
-    of steps (no host sync), in float64 (except on MPS).
+    leave it), started at the end from which it converges monotonically, in float64
+    (except on MPS). At most 30 steps; ``may_sync=True`` (estimates) stops as soon as
+    every step is below 1e-13 (1 + |β|), the loss path runs all steps (no host sync).
     """
     with torch.no_grad():
         work = scores.detach()
@@ -354,27 +355,38 @@ def _solve_beta(scores: Tensor, div: Divergence, mask: Tensor, dims: tuple[int, 
             work = work.to(torch.float64)
         n = scores.shape[-1]
         count = n * (n - 1) if len(dims) == 2 else n - 1
-        top = work.masked_fill(~mask, -math.inf).amax(dim=dims)
+        # Unselected entries at -inf have ratio (φ*)'(-inf) = 0 and curvature 0 for every
+        # generator, so plain sums / count are the masked means.
+        work = work.masked_fill(~mask, -math.inf)
+        top = work.amax(dim=dims)
         lo = top - div.f_prime_scalar(float(count))
         hi = top - div.f_prime_scalar(1.0)
         # h is concave when (φ*)' is convex: Newton from the left end then never overshoots
         # (and from the right end when (φ*)' is concave); each step shrinks the bracket.
         beta = lo if div.conj_grad_convex else hi
         expand = (...,) + (None,) * len(dims)
-        for _ in range(_NEWTON_STEPS):
+        for step in range(_NEWTON_STEPS):
             t = work - beta[expand]
-            h = 1.0 - masked_mean(div.conj_grad(t), mask, dims)
-            dh = masked_mean(div.conj_hess(t), mask, dims)
+            grad, hess = div.conj_grad_hess(t)
+            h = 1.0 - grad.sum(dim=dims) / count
+            dh = hess.sum(dim=dims) / count
             up = h > 0
             hi = torch.where(up, beta, hi)
             lo = torch.where(up, lo, beta)
             newton = beta - h / dh
             ok = torch.isfinite(newton) & (newton >= lo) & (newton <= hi)
-            beta = torch.where(ok, newton, 0.5 * (lo + hi))
+            new_beta = torch.where(ok, newton, 0.5 * (lo + hi))
+            done = may_sync and step % 3 == 2 and bool(
+                ((new_beta - beta).abs() <= 1e-13 * (1.0 + beta.abs())).all()
+            )
+            beta = new_beta
+            if done:
+                break
         return beta.to(scores.dtype)
 
 
-def dro_dual(scores: Tensor, divergence="kl", *, alpha: float | None = None, per_anchor: bool = False) -> Tensor:
+def dro_dual(scores: Tensor, divergence="kl", *, alpha: float | None = None, per_anchor: bool = False,
+             may_sync: bool = True) -> Tensor:
     r"""DRO-dual φ-MI lower bound (α = 1, η = 0 reading of Wu et al., 2023; math_spec §4d).
 
     .. math:: \hat I_\phi = \mathrm{mean}_i S_{ii} - \min_\beta\big[\beta + \mathrm{mean}_{i\ne j}\phi^*(S_{ij}-\beta)\big]
@@ -384,6 +396,8 @@ def dro_dual(scores: Tensor, divergence="kl", *, alpha: float | None = None, per
     same S. KL: closed form (= DV, or per-anchor DV). TV: closed form (β* = max S − ½).
     Others: the 1-D convex inner problem is solved by bisection under no_grad and the
     objective evaluated at the detached β* (envelope theorem: the gradient is exact).
+    ``may_sync=False`` (used by ``loss``) runs a fixed number of Newton steps instead of
+    stopping at convergence, so no host synchronisation happens.
     """
     scores = _shape_checked(scores)
     div = _divergence(divergence, alpha)
@@ -402,7 +416,7 @@ def dro_dual(scores: Tensor, divergence="kl", *, alpha: float | None = None, per
         beta = top - 0.5
         inner = beta + masked_mean((scores - beta[expand]).clamp(min=-0.5), mask, dims)
     else:
-        beta = _solve_beta(scores, div, mask, dims)
+        beta = _solve_beta(scores, div, mask, dims, may_sync=may_sync)
         inner = beta + div.mean_conj(scores - beta[expand], mask, dims)
     value = pos - inner
     return value.mean(dim=-1) if per_anchor else value
@@ -705,6 +719,9 @@ class _DRODual(_PhiBound):
 
     def _estimate(self, scores):
         return dro_dual(scores, self.divergence, per_anchor=self.hyper["per_anchor"])
+
+    def _loss(self, scores):
+        return -dro_dual(scores, self.divergence, per_anchor=self.hyper["per_anchor"], may_sync=False)
 
 
 #: name -> Bound class. Order is the display order.

@@ -166,6 +166,10 @@ class Divergence:
         """(φ*)''(t) = 1/φ''(u) at u = (φ*)'(t) ≥ 0 (used by the DRO-dual Newton solver)."""
         raise NotImplementedError
 
+    def conj_grad_hess(self, t: Tensor) -> tuple[Tensor, Tensor]:
+        """``(conj_grad(t), conj_hess(t))`` in one pass (subclasses share the work)."""
+        return self.conj_grad(t), self.conj_hess(t)
+
     def in_domain(self, t: Tensor) -> Tensor:
         if math.isinf(self.t_max):
             return torch.ones_like(t, dtype=torch.bool)
@@ -357,6 +361,10 @@ class SquaredHellinger(Divergence):
         ok = t < 1.0
         return torch.where(ok, 2.0 * (1.0 - _where_safe(ok, t, 0.0)) ** -3, torch.full_like(t, math.inf))
 
+    def conj_grad_hess(self, t):
+        u = self.conj_grad(t)
+        return u, 2.0 * u * torch.sqrt(u)
+
     def mean_f_prime_exp(self, s, mask=None, dim=-1):
         return 1.0 - _Means(mask, dim).exp(-0.5 * s)
 
@@ -389,6 +397,10 @@ class JensenShannon(Divergence):
     def conj_hess(self, t):
         u = self.conj_grad(t)
         return 2.0 * u * (1.0 + u)
+
+    def conj_grad_hess(self, t):
+        u = self.conj_grad(t)
+        return u, 2.0 * u * (1.0 + u)
 
     def mean_f_prime_exp(self, s, mask=None, dim=-1):
         # ½ log(2u/(1+u)) = ½ (log 2 − softplus(−s))
@@ -462,6 +474,10 @@ class VinczeLeCam(Divergence):
         value = torch.where(ts >= -3.0, (1.0 - ts) ** -1.5, torch.zeros_like(t))
         return torch.where(ok, value, torch.full_like(t, math.inf))
 
+    def conj_grad_hess(self, t):
+        u = self.conj_grad(t)  # 2 (1 − t)^{-1/2} − 1, so (1 − t)^{-3/2} = ((u + 1)/2)^3
+        return u, torch.where(u > 0, (0.5 * (u + 1.0)) ** 3, torch.zeros_like(u))
+
     def mean_f_prime_exp(self, s, mask=None, dim=-1):
         # 1 − 4/(1+u)² = 1 − 4 σ(−s)²
         return 1.0 - 4.0 * masked_mean(torch.sigmoid(-s) ** 2, mask, dim)
@@ -497,6 +513,10 @@ class ReverseChi2(Divergence):
         ok = t < 1.0
         value = 0.5 * (1.0 - _where_safe(ok, t, 0.0)) ** -1.5
         return torch.where(ok, value, torch.full_like(t, math.inf))
+
+    def conj_grad_hess(self, t):
+        u = self.conj_grad(t)
+        return u, 0.5 * u**3
 
     def mean_f_prime_exp(self, s, mask=None, dim=-1):
         return 1.0 - _Means(mask, dim).exp(-2.0 * s)
