@@ -1,0 +1,256 @@
+"""Accuracy benchmark on the Beyond-Normal suite (issue 10): sweeps, choose/report split, tables.
+
+The sweeps use the resumable results folders of ``mi-bench run`` (``mi_estimators.evaluation
+.run_sweep``: one atomic file per finished run), with one addition: an estimator spec may
+name ``"auto"`` (:func:`mi_estimators.auto.estimate_auto`) and any estimator may take
+``transform = "copula"`` (normal scores per column before estimating). Once ``"auto"`` is
+registered in ``estimate_mi`` the same configs also run with plain ``mi-bench run``.
+
+Split rule (fixed, documented in docs/accuracy.md): the 49 Beyond-Normal task ids sorted
+alphabetically; even positions (0, 2, ...) form the **choose** half (defaults are tuned on
+it, seeds 0-1), odd positions the **report** half (numbers are published from it, seeds 2-4).
+
+    python benchmarks/accuracy.py split                         # print the two halves
+    python benchmarks/accuracy.py run benchmarks/configs/accuracy_choose.toml --out results/accuracy_choose
+    python benchmarks/accuracy.py analyze results/accuracy_report --out docs/accuracy --name report
+
+All values are in nats.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+SPLIT_FAMILY = "beyond-normal"
+CHOOSE_SEEDS = (0, 1)
+REPORT_SEEDS = (2, 3, 4)
+
+
+def split_tasks() -> tuple[list[str], list[str]]:
+    """(choose, report): the sorted Beyond-Normal ids at even / odd positions."""
+    import synthetic
+
+    ids = sorted(synthetic.list_tasks(SPLIT_FAMILY))
+    return ids[0::2], ids[1::2]
+
+
+def run_one(job) -> dict:
+    """Like ``evaluation.run_job``, plus ``"auto"`` and the ``transform="copula"`` option."""
+    from mi_estimators import evaluation as ev
+
+    start = time.perf_counter()
+    row = {
+        "run_id": job.run_id, "task": job.task, "estimator": job.estimator, "label": job.label,
+        "n": int(job.n), "seed": int(job.seed), "options": ev._canonical(ev._jsonable(job.options_dict)),
+    }
+    task = ev.get_task(job.task)
+    row.update(truth=float(task.mi), truth_stderr=float(getattr(task, "mi_stderr", 0.0) or 0.0),
+               dim_x=int(task.dim_x), dim_y=int(task.dim_y))
+    data_seed, model_seed = ev._seeds(job.seed)
+    try:
+        import mi_estimators
+        from mi_estimators import auto
+
+        x, y = task.sample(int(job.n), seed=data_seed)
+        options = job.options_dict
+        options.setdefault("seed", model_seed)
+        if job.estimator == "auto":
+            result = auto.estimate_auto(x, y, **options)
+        else:
+            if options.pop("transform", None) == "copula":
+                x, y = auto.copula_normalize(x), auto.copula_normalize(y)
+            result = mi_estimators.estimate_mi(x, y, estimator=job.estimator, **options)
+        config = dict(result.config)
+        if "auto" in (result.details or {}):
+            config["auto_details"] = result.details["auto"]
+        config["per_critic"] = [float(v) for v in result.per_critic]
+        row.update(estimate=float(result.mi), stderr=float(result.stderr), ci_low=float(result.interval[0]),
+                   ci_high=float(result.interval[1]), status="ok", error="",
+                   config=ev._canonical(ev._jsonable(config)))
+    except Exception as exc:  # a failing estimator is a result
+        row.update(estimate=math.nan, stderr=math.nan, ci_low=math.nan, ci_high=math.nan, status="error",
+                   error=f"{type(exc).__name__}: {exc}"[:2000], config="{}")
+    row["time_s"] = time.perf_counter() - start
+    return {c: row.get(c, "") for c in ev.RESULT_COLUMNS}
+
+
+def load(path):
+    from mi_estimators.evaluation import load_config
+
+    return load_config(path, check_names=False)
+
+
+def cmd_run(args) -> int:
+    from mi_estimators.evaluation import run_sweep
+    from mi_estimators.executors import get_executor
+
+    config = load(args.config)
+    jobs = config.jobs()
+    if args.only:
+        jobs = [j for j in jobs if j.label in args.only.split(",")]
+    out = Path(args.out)
+    print(f"{config.name}: {len(jobs)} runs -> {out}", file=sys.stderr)
+    with get_executor(args.executor, n_workers=args.workers) as ex:
+        rows = run_sweep(jobs, out, executor=ex, config=config.to_dict(), extend=True, fn=run_one,
+                         progress=sys.stderr.isatty())
+    bad = [r for r in rows if r["status"] != "ok"]
+    print(f"{len(rows)} runs, {len(bad)} failed" + (f"; first: {bad[0]['error']}" if bad else ""))
+    return 0
+
+
+# --------------------------------------------------------------------------- analysis
+def summarise(rows):
+    """Per (task, label): mean estimate, mean |error|, seed sd, mean seconds, coverage, runs."""
+    import numpy as np
+
+    groups = {}
+    for r in rows:
+        if r["status"] == "ok":
+            groups.setdefault((r["task"], r["label"]), []).append(r)
+    out = []
+    for (task, label), rs in sorted(groups.items()):
+        est = np.array([r["estimate"] for r in rs])
+        truth = rs[0]["truth"]
+        cover = [r["ci_low"] <= truth <= r["ci_high"] for r in rs
+                 if math.isfinite(r["ci_low"]) and math.isfinite(r["ci_high"])]
+        out.append(dict(task=task, label=label, truth=truth, dim=rs[0]["dim_x"] + rs[0]["dim_y"],
+                        runs=len(rs), mean=float(est.mean()), abs_error=float(np.abs(est - truth).mean()),
+                        seed_sd=float(est.std(ddof=1)) if len(rs) > 1 else math.nan,
+                        seconds=float(np.mean([r["time_s"] for r in rs])),
+                        coverage=float(np.mean(cover)) if cover else math.nan))
+    return out
+
+
+def wins(summary, label, against):
+    """Tasks where ``label``'s mean |error| is below the best of ``against`` (strictly)."""
+    by = {}
+    for s in summary:
+        by.setdefault(s["task"], {})[s["label"]] = s
+    res = []
+    for task, d in sorted(by.items()):
+        if label not in d or not all(a in d for a in against):
+            continue
+        best = min(d[a]["abs_error"] for a in against)
+        res.append((task, d[label]["abs_error"], best, d[label]["abs_error"] < best))
+    return res
+
+
+def cmd_analyze(args) -> int:
+    from mi_estimators.evaluation import load_runs
+
+    rows = [r for d in args.dirs for r in load_runs(d)]
+    summary = summarise(rows)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    labels = list(dict.fromkeys(s["label"] for s in summary))
+    tasks = sorted({s["task"] for s in summary})
+    cell = {(s["task"], s["label"]): s for s in summary}
+
+    # long CSV
+    import csv
+
+    with open(out / f"{args.name}_table.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(summary[0]))
+        w.writeheader()
+        w.writerows(summary)
+
+    # Markdown: per task, mean (|err|) per label
+    lines = [f"Mean estimate and mean |error| in nats over seeds ({args.name} half). "
+             "Cell: `mean (|err|, sd)`; truth in nats.", "",
+             "| task | d | truth | " + " | ".join(labels) + " |",
+             "|---|---|---|" + "---|" * len(labels)]
+    for t in tasks:
+        c0 = next(cell[(t, lab)] for lab in labels if (t, lab) in cell)
+        cells = []
+        for lab in labels:
+            s = cell.get((t, lab))
+            cells.append("not run" if s is None else f"{s['mean']:.3f} ({s['abs_error']:.3f}, {s['seed_sd']:.3f})")
+        lines.append(f"| {t} | {c0['dim']} | {c0['truth']:.3f} | " + " | ".join(cells) + " |")
+    lines += ["", "| estimator | tasks | mean abs error (nats) | median abs error | mean seconds | 95% CI coverage |",
+              "|---|---|---|---|---|---|"]
+    import numpy as np
+
+    agg = {}
+    for lab in labels:
+        ss = [s for s in summary if s["label"] == lab]
+        errs = np.array([s["abs_error"] for s in ss])
+        cov_rows = [r for r in rows if r["label"] == lab and r["status"] == "ok"
+                    and math.isfinite(r["ci_low"]) and math.isfinite(r["ci_high"])]
+        cov = np.mean([r["ci_low"] <= r["truth"] <= r["ci_high"] for r in cov_rows]) if cov_rows else math.nan
+        agg[lab] = dict(tasks=len(ss), mean_abs_error=float(errs.mean()), median_abs_error=float(np.median(errs)),
+                        seconds=float(np.mean([s["seconds"] for s in ss])), coverage=float(cov),
+                        coverage_runs=len(cov_rows))
+        a = agg[lab]
+        lines.append(f"| {lab} | {a['tasks']} | {a['mean_abs_error']:.4f} | {a['median_abs_error']:.4f} | "
+                     f"{a['seconds']:.1f} | {a['coverage']:.2f} ({a['coverage_runs']} runs) |")
+    if args.default and args.baselines:
+        base = args.baselines.split(",")
+        res = wins(summary, args.default, base)
+        n_win = sum(r[3] for r in res)
+        lines += ["", f"`{args.default}` beats the better of {', '.join(base)} on {n_win}/{len(res)} tasks "
+                      f"by mean |error|."]
+        agg["_wins"] = dict(default=args.default, against=base, wins=n_win, tasks=len(res))
+    (out / f"{args.name}_table.md").write_text("\n".join(lines) + "\n")
+    (out / f"{args.name}_aggregate.json").write_text(json.dumps(agg, indent=2) + "\n")
+    print("\n".join(lines[-(len(labels) + 4):]))
+    if args.plot:
+        plot(summary, labels, out / f"{args.name}_estimate_vs_truth.png", args.name)
+    return 0
+
+
+def plot(summary, labels, path, name):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 5.5), dpi=110)
+    markers = "osD^v<>phx+*"
+    hi = max(max(s["truth"], s["mean"]) for s in summary) * 1.08
+    ax.plot([0, hi], [0, hi], color="0.5", lw=1, ls="--", label="truth")
+    for i, lab in enumerate(labels):
+        ss = [s for s in summary if s["label"] == lab]
+        ax.errorbar([s["truth"] for s in ss], [s["mean"] for s in ss],
+                    yerr=[0 if math.isnan(s["seed_sd"]) else s["seed_sd"] for s in ss],
+                    fmt=markers[i % len(markers)], ms=4, alpha=0.75, label=lab, capsize=2)
+    ax.set_xlabel("true MI (nats)")
+    ax.set_ylabel("mean estimate over seeds (nats), bar = seed sd")
+    ax.set_title(f"Beyond-Normal suite, {name} half, n = 5000")
+    ax.set_xlim(0, hi)
+    ax.set_ylim(min(0, min(s["mean"] for s in summary)) - 0.05, hi)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("split")
+    s.set_defaults(func=lambda a: print(json.dumps(dict(zip(("choose", "report"), split_tasks())), indent=1)) or 0)
+    r = sub.add_parser("run")
+    r.add_argument("config")
+    r.add_argument("--out", required=True)
+    r.add_argument("--only", default=None, help="comma list of labels to run")
+    r.add_argument("--executor", default="local")
+    r.add_argument("--workers", type=int, default=2)
+    r.set_defaults(func=cmd_run)
+    a = sub.add_parser("analyze")
+    a.add_argument("dirs", nargs="+")
+    a.add_argument("--out", required=True)
+    a.add_argument("--name", required=True)
+    a.add_argument("--default", default=None)
+    a.add_argument("--baselines", default=None)
+    a.add_argument("--plot", action="store_true")
+    a.set_defaults(func=cmd_analyze)
+    args = p.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

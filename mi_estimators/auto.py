@@ -1,0 +1,157 @@
+r"""The ``"auto"`` estimator: pick the method by the data's shape, with the reason in the result.
+
+No single MI estimator wins on the "Beyond Normal" suite (Czyż et al., NeurIPS 2023): KSG
+is near-exact in one or two dimensions and collapses on sparse or high-dimensional
+dependence; the Gaussian (CCA) estimator is exact on Gaussians and blind to non-linear
+dependence; neural bounds are decent in 5-50 dimensions but lose about half of the MI on
+spiral and normal-CDF-warped tasks. ``"auto"`` combines three measured facts:
+
+1. **Copula normalisation is free.** MI is invariant under strictly monotone maps of each
+   coordinate, so every column is replaced by its normal scores
+   :math:`\Phi^{-1}\big((\mathrm{rank} - \tfrac12)/n\big)` (:func:`copula_normalize`).
+   This undoes the normal-CDF, half-cube and asinh warps of the suite exactly (up to the
+   O(n^{-1/2}) error of the empirical CDF) and tames heavy (Student-t) tails, the failure
+   modes of both KSG and neural critics. It uses only the marginals, never the pairing.
+2. **Low dimension: KSG** on copula-normalised data (:func:`choose_estimator` gives the
+   threshold on :math:`d_x + d_y`, chosen on the "choose" half of the suite, see
+   ``docs/accuracy.md``).
+3. **Otherwise: a neural InfoNCE critic** on copula-normalised data, and the Gaussian-copula
+   value (CCA on normal scores, "GCMI", Ince et al. 2017) as a floor: the reported
+   value is the larger of the two when they disagree by more than their combined standard
+   error (both are, to first order, lower estimates: InfoNCE is a lower bound and GCMI
+   is the MI of the Gaussian with the normal scores' covariance, which bounds the MI from
+   below when each block's normal scores are jointly Gaussian).
+
+Failure modes: copula normalisation cannot undo non-monotone or multivariate warps (the
+spiral); KSG keeps its e^I sample-size need at large MI; InfoNCE is capped at ``log B``
+(B = batch size), so beyond ~3 nats ``auto`` is biased low and warns.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+__all__ = ["copula_normalize", "choose_estimator", "estimate_auto", "KSG_MAX_DIM", "NEURAL_OPTIONS"]
+
+#: KSG is used when d_x + d_y is at most this (chosen on the "choose" half, docs/accuracy.md).
+KSG_MAX_DIM = 2
+
+#: Options of the neural path (passed to :func:`mi_estimators.estimate_mi`).
+NEURAL_OPTIONS = dict(estimator="infonce", critic="separable")
+
+
+def copula_normalize(a) -> np.ndarray:
+    r"""Normal scores of every column: :math:`\Phi^{-1}((\mathrm{rank}-\frac12)/n)`, ties averaged.
+
+    A strictly increasing map of each coordinate leaves mutual information unchanged, so
+    ``I(copula_normalize(x); copula_normalize(y))`` estimates ``I(x; y)``; the result has
+    standard-normal marginals whatever the input's (heavy tails, bounded support, warps).
+    Returns a float64 array of the input's shape ((n,) → (n, 1)).
+    """
+    from scipy.special import ndtri
+    from scipy.stats import rankdata
+
+    arr = np.asarray(a, dtype=np.float64)
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2 or arr.shape[0] < 2:
+        raise ValueError(f"copula_normalize needs an (n, d) array with n >= 2, got shape {arr.shape}")
+    n = arr.shape[0]
+    ranks = rankdata(arr, axis=0, method="average")
+    return ndtri((ranks - 0.5) / n)
+
+
+def choose_estimator(x, y) -> tuple[str, dict, str]:
+    """The method ``auto`` uses for data of this shape: ``(estimator name, options, reason)``.
+
+    ``options`` are keyword options for :func:`mi_estimators.estimate_mi` plus
+    ``transform="copula"`` (applied by :func:`estimate_auto` before estimating) and, for
+    the neural path, ``floor="gcmi"``. ``reason`` is one sentence for the user.
+    """
+    from mi_estimators.estimator import check_xy
+
+    x, y = check_xy(x, y)
+    n, dx = x.shape
+    dy = y.shape[1]
+    d = dx + dy
+    if d <= KSG_MAX_DIM:
+        return ("ksg", dict(k=3, transform="copula"),
+                f"d_x + d_y = {d} <= {KSG_MAX_DIM}: KSG (k = 3) on copula-normalised data is the most "
+                "accurate in low dimension (k-NN distances do not concentrate)")
+    return ("infonce", dict(critic="separable", transform="copula", floor="gcmi"),
+            f"d_x + d_y = {d} > {KSG_MAX_DIM}: InfoNCE with a separable critic on copula-normalised data "
+            "(KSG degrades with dimension), floored by the Gaussian-copula (CCA on normal scores) value")
+
+
+def _min_samples_neural(batch_size: int, heldout_fraction: float) -> int:
+    return math.ceil(max(batch_size / (1 - heldout_fraction), 2 * batch_size / heldout_fraction))
+
+
+def estimate_auto(x, y, *, seed: int = 0, **options):
+    """Estimate I(x; y) in nats with the method :func:`choose_estimator` picks.
+
+    The result's ``estimator`` is ``"auto"``; ``details["auto"]`` holds the chosen method,
+    its options and the reason (also in ``config["auto_reason"]``), and every component
+    value. Extra ``options`` go to the neural path (e.g. ``steps=``, ``n_critics=``);
+    ``force="ksg" | "neural"`` overrides the choice (for the benchmark).
+    """
+    from mi_estimators import estimator as api
+    from mi_estimators.estimator import MIResult, check_xy, estimate_mi
+
+    t0 = time.perf_counter()
+    x, y = check_xy(x, y)
+    force = options.pop("force", None)
+    name, opts, reason = choose_estimator(x, y)
+    if force is not None:
+        from mi_estimators._checks import check_choice
+
+        force = check_choice("force", force, ("ksg", "neural"))
+        if force == "ksg":
+            name, opts, reason = "ksg", dict(k=3, transform="copula"), "forced: KSG on copula-normalised data"
+        else:
+            name = "infonce"
+            opts = dict(critic="separable", transform="copula", floor="gcmi")
+            reason = "forced: InfoNCE on copula-normalised data, Gaussian-copula floor"
+    opts = dict(opts)
+    transform = opts.pop("transform", None)
+    floor = opts.pop("floor", None)
+    xc, yc = (copula_normalize(x), copula_normalize(y)) if transform == "copula" else (x, y)
+    components = {}
+
+    if name == "ksg":
+        res = estimate_mi(xc, yc, estimator="ksg", seed=seed, **opts)
+        components["ksg"] = dict(mi=res.mi, stderr=res.stderr)
+        mi, se, interval, per = res.mi, res.stderr, res.interval, res.per_critic
+        chosen = "ksg"
+    else:
+        neural_kw = {**opts, **options}
+        bs = int(neural_kw.get("batch_size", api.DEFAULT_BATCH_SIZE))
+        hf = float(neural_kw.get("heldout_fraction", 0.2))
+        gc = estimate_mi(xc, yc, estimator="cca", seed=seed)
+        components["gcmi"] = dict(mi=gc.mi, stderr=gc.stderr)
+        if x.shape[0] < _min_samples_neural(bs, hf):
+            mi, se, interval, per, chosen = gc.mi, gc.stderr, gc.interval, gc.per_critic, "gcmi"
+            reason += f"; only n = {x.shape[0]} samples, too few to train a critic: Gaussian-copula value"
+            res = gc
+        else:
+            res = estimate_mi(xc, yc, seed=seed, **neural_kw)
+            components["infonce"] = dict(mi=res.mi, stderr=res.stderr, interval=list(res.interval))
+            mi, se, interval, per, chosen = res.mi, res.stderr, res.interval, res.per_critic, "infonce"
+            if floor == "gcmi":
+                margin = math.sqrt(res.stderr**2 + gc.stderr**2)
+                if gc.mi > res.mi + margin:
+                    mi, se, interval, per, chosen = gc.mi, gc.stderr, gc.interval, gc.per_critic, "gcmi"
+                    reason += (f"; the Gaussian-copula value {gc.mi:.3f} exceeds the InfoNCE value "
+                               f"{res.mi:.3f} by more than their standard error, so it is reported")
+    config = dict(res.config)
+    config.update(estimator="auto", auto_method=name, auto_options=dict(opts, transform=transform, floor=floor),
+                  auto_reason=reason, seed=seed)
+    details = dict(res.details)
+    details["auto"] = dict(method=name, reported=chosen, options=dict(opts, transform=transform, floor=floor),
+                           reason=reason, components=components)
+    return MIResult(mi=float(mi), stderr=float(se), interval=tuple(float(v) for v in interval),
+                    per_critic=np.asarray(per, dtype=float), estimator="auto", target="kl",
+                    n_samples=x.shape[0], seconds=time.perf_counter() - t0, config=api._jsonable(config),
+                    history=list(res.history), warnings=list(res.warnings), details=api._jsonable(details))
