@@ -342,6 +342,9 @@ _NEWTON_STEPS = 30
 def _solve_beta(scores: Tensor, div: Divergence, mask: Tensor, dims: tuple[int, ...], *, may_sync: bool = False) -> Tensor:
     """argmin_β g(β) = β + mean φ*(S − β) over the masked entries, per problem (no grad).
 
+    Call it on scores centred so that the largest selected entry of each problem is 0:
+    then β lives in [−φ'(N), −φ'(1)], resolved to full precision whatever the scale of S.
+
     h(β) = g'(β) = 1 − mean (φ*)'(S − β) is non-decreasing, ≤ 0 at β = max S − φ'(N)
     (the largest entry alone has ratio N) and ≥ 0 at β = max S − φ'(1) (all ratios ≤ 1).
     Safeguarded Newton on h inside that bracket (a bisection step whenever Newton would
@@ -382,7 +385,7 @@ def _solve_beta(scores: Tensor, div: Divergence, mask: Tensor, dims: tuple[int, 
             beta = new_beta
             if done:
                 break
-        return beta.to(scores.dtype)
+        return beta
 
 
 def dro_dual(scores: Tensor, divergence="kl", *, alpha: float | None = None, per_anchor: bool = False,
@@ -416,8 +419,15 @@ def dro_dual(scores: Tensor, divergence="kl", *, alpha: float | None = None, per
         beta = top - 0.5
         inner = beta + masked_mean((scores - beta[expand]).clamp(min=-0.5), mask, dims)
     else:
-        beta = _solve_beta(scores, div, mask, dims, may_sync=may_sync)
-        inner = beta + div.mean_conj(scores - beta[expand], mask, dims)
+        # Centre each problem on its largest entry (a constant: β absorbs it exactly), and
+        # work in float64: otherwise at large |S| the bracket [max S − φ'(N), max S − φ'(1)]
+        # is below the float resolution and S − β* can round onto the edge of dom φ*,
+        # where (φ*)' is infinite.
+        wide = scores if scores.device.type == "mps" else scores.to(torch.float64)
+        top = wide.detach().masked_fill(eye, -math.inf).amax(dim=dims)
+        centred = wide - top[expand]
+        beta = _solve_beta(centred, div, mask, dims, may_sync=may_sync).to(wide.dtype)
+        inner = (top + beta + div.mean_conj(centred - beta[expand], mask, dims)).to(scores.dtype)
     value = pos - inner
     return value.mean(dim=-1) if per_anchor else value
 

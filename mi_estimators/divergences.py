@@ -194,6 +194,8 @@ class Divergence:
         e^{10}, finite everywhere, with a gradient that pushes scores back into the domain.
         """
         means = _Means(mask, dim)
+        if mask is not None:  # unselected entries -> 0 (inside every domain): no 0·inf = NaN gradients
+            t = torch.where(mask, t, torch.zeros((), dtype=t.dtype, device=t.device))
         log_conj = self._log_conj(t)
         if log_conj is not None:
             return means.exp(log_conj)

@@ -250,3 +250,215 @@ def test_leave_one_out_log_mean_exp_is_accurate_when_one_entry_dominates():
         for j in range(4):
             keep = [k for k in range(4) if k != j]
             assert float(got[i, j]) == pytest.approx(float(torch.logsumexp(S[i, keep], 0)) - math.log(3), abs=1e-12)
+
+
+# ---------------------------------------------------------------------------
+# numerical stability
+# ---------------------------------------------------------------------------
+def _all_bounds():
+    """Every registry entry, every divergence for the φ-bounds, both DRO variants."""
+    out = [(name, {}) for name in list_bounds() if name not in ("fgan", "fmicl", "dro-dual")]
+    for name, params in PHI_NAMES:
+        out.append(("fgan", {"divergence": name, **params}))
+        out.append(("fmicl", {"divergence": name, **params}))
+        out.append(("dro-dual", {"divergence": name, **params}))
+        out.append(("dro-dual", {"divergence": name, "per_anchor": True, **params}))
+    return out
+
+
+def _value_and_grad(bound, S, **inputs):
+    S = S.detach().clone().requires_grad_(True)
+    value = bound.estimate(S, **inputs)
+    if bound.name == "fmicl" and not bound.divergence.trainable:
+        (grad,) = torch.autograd.grad(value.sum(), S)
+    else:
+        (grad,) = torch.autograd.grad(bound.loss(S, **inputs).sum(), S)
+    return value, grad
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_every_bound_is_finite_with_finite_gradients_for_scores_up_to_1e4(dtype):
+    n = 16
+    gen = torch.Generator().manual_seed(7)
+    signs = torch.randint(0, 2, (2, n, n), generator=gen).to(dtype) * 2 - 1
+    S = 1e4 * signs * torch.rand(2, n, n, generator=gen, dtype=dtype)
+    S[0].diagonal().fill_(1e4)
+    S[1, 0, 1] = 1e4
+    for name, hyper in _all_bounds():
+        bound = get_bound(name, **hyper)
+        scores = S
+        if name == "fgan":
+            div = bound.divergence  # f-GAN's raw critic must stay inside dom φ* (else -inf, tested below)
+            if math.isfinite(div.t_max):
+                scores = S.clamp(max=div.t_max - 0.25)
+        value, grad = _value_and_grad(bound, scores)
+        assert value.dtype == dtype and value.shape == (2,)
+        assert bool(torch.isfinite(value).all()), (name, hyper, value)
+        assert bool(torch.isfinite(grad).all()), (name, hyper)
+
+
+def test_every_bound_is_finite_at_20_nats_with_the_oracle_critic():
+    """d = 20, I = 20 nats (ρ ≈ 0.93): log r spans hundreds of nats; no overflow anywhere."""
+    L = oracle_log_ratios(20, math.sqrt(-math.expm1(-2.0)), 64, 2)
+    assert CorrelatedGaussian(20, mi=20.0).mi == pytest.approx(20.0)
+    for name, hyper in _all_bounds():
+        bound = get_bound(name, **hyper)
+        if name in ("fgan", "dro-dual"):
+            S = bound.divergence.f_prime(L.exp())
+        else:
+            S = L
+        value, grad = _value_and_grad(bound, S)
+        assert bool(torch.isfinite(value).all()), (name, hyper, value)
+        assert bool(torch.isfinite(grad).all()), (name, hyper)
+    assert float(get_bound("infonce").estimate(L).max()) <= math.log(64)
+
+
+def test_fgan_outside_the_conjugate_domain_is_exactly_minus_inf_but_its_loss_stays_trainable():
+    S = oracle_log_ratios(2, 0.5, 32, 2).clone()
+    for name, params in PHI_NAMES:
+        div = get_divergence(name, **params)
+        if math.isinf(div.t_max):
+            continue
+        T = div.f_prime(S.exp()).clone()
+        T[:, 0, 1] = div.t_max + 0.5  # one negative pair escapes the domain
+        bound = get_bound("fgan", divergence=name, **params)
+        assert bool((bound.estimate(T) == -math.inf).all()), name
+        T.requires_grad_(True)
+        loss = bound.loss(T)
+        (grad,) = torch.autograd.grad(loss.sum(), T)
+        assert bool(torch.isfinite(loss).all()) and bool(torch.isfinite(grad).all()), name
+        assert float(grad[0, 0, 1]) > 0, name  # gradient descent pushes the escaped score down
+
+
+# ---------------------------------------------------------------------------
+# losses: what each bound trains on
+# ---------------------------------------------------------------------------
+def _grad(fn, S):
+    S = S.detach().clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(fn(S).sum(), S)
+    return g
+
+
+def test_loss_is_minus_estimate_except_for_js_smile_and_mine():
+    S = _random_scores(3, 12, 12, seed=11)
+    for name, hyper in _all_bounds():
+        bound = get_bound(name, **hyper)
+        if name in ("js", "smile", "mine") or (name == "fmicl" and hyper["divergence"] == "tv"):
+            continue
+        scores = S - 3.0 if name == "fgan" else S  # inside every dom φ*: the tangent extension is unused
+        assert torch.allclose(bound.loss(scores), -bound.estimate(scores), atol=1e-10), (name, hyper)
+        assert torch.allclose(_grad(bound.loss, scores), -_grad(bound.estimate, scores), atol=1e-9), (name, hyper)
+
+
+def test_js_trains_on_the_fgan_objective_and_smile_has_js_gradients_and_smile_value():
+    S = _random_scores(3, 12, 12, scale=3.0, seed=12)
+    js, sm = get_bound("js"), get_bound("smile", tau=1.0)
+    assert torch.allclose(js.loss(S), -B.js_fgan_objective(S))
+    assert torch.allclose(sm.loss(S), -B.smile(S, 1.0))
+    assert torch.allclose(_grad(sm.loss, S), _grad(js.loss, S), atol=1e-12)
+    assert not torch.allclose(_grad(sm.estimate, S), _grad(js.estimate, S), atol=1e-3)
+    assert sm.info.lower_bound is False and js.info.lower_bound is True
+
+
+def test_mine_value_is_dv_and_its_gradient_uses_the_per_member_moving_average():
+    S1, S2 = _random_scores(3, 10, 10, seed=13), _random_scores(3, 10, 10, scale=2.0, seed=14)
+    mine = get_bound("mine", momentum=0.9)
+    assert mine.state is None
+    assert torch.allclose(mine.estimate(S1), B.dv(S1)) and mine.state is None  # estimate never updates
+    # first step: the average is this batch, so the gradient is DV's
+    assert torch.allclose(_grad(mine.loss, S1), -_grad(B.dv, S1), atol=1e-12)
+    first = B.log_mean_exp_off_diagonal(S1)
+    assert mine.state.shape == (3,) and torch.allclose(mine.state, first)
+    # second step: ∇ = −(∇ mean S_ii − ∇E_Q e^S / ema), ema = .9 ema + .1 E_Q e^S
+    ema = 0.9 * first.exp() + 0.1 * B.log_mean_exp_off_diagonal(S2).exp()
+    expected = _grad(lambda S: -(B._diag_mean(S) - B.log_mean_exp_off_diagonal(S).exp() / ema), S2)
+    before = mine.state.clone()
+    got = _grad(mine.loss, S2)
+    assert torch.allclose(got, expected, atol=1e-12)
+    assert torch.allclose(mine.state, ema.log()) and not torch.allclose(mine.state, before)
+    assert torch.allclose(mine.loss(S2), -B.dv(S2))
+    with pytest.raises(ValueError, match="reset"):
+        mine.loss(S2[:2])
+    mine.reset()
+    assert mine.state is None
+    assert mine.loss(S2[:2]).shape == (2,)
+
+
+def test_fmicl_tv_cannot_be_trained_and_says_why():
+    bound = get_bound("fmicl", divergence="tv")
+    assert "zero gradient" in bound.info.description
+    with pytest.raises(ValueError, match="zero"):
+        bound.loss(_random_scores(8, 8))
+    assert bool(torch.isfinite(bound.estimate(_random_scores(8, 8))))
+
+
+def test_float32_estimates_match_float64():
+    S = oracle_log_ratios(2, 0.5, 64, 3)
+    for name, hyper in _all_bounds():
+        bound = get_bound(name, **hyper)
+        if name in ("fgan", "dro-dual"):
+            S64 = bound.divergence.f_prime(S.exp())
+        else:
+            S64 = S
+        v64, v32 = bound.estimate(S64), bound.estimate(S64.float())
+        assert v32.dtype == torch.float32
+        assert torch.allclose(v32.double(), v64, rtol=1e-4, atol=1e-4), (name, hyper, v32, v64)
+
+
+# ---------------------------------------------------------------------------
+# registry and validation
+# ---------------------------------------------------------------------------
+def test_bound_info_describes_target_ceiling_hyper_and_paper():
+    info = get_bound("dro-dual", divergence="tsallis", alpha=1.5, per_anchor=True).info
+    assert info.target == "tsallis" and info.target_params == {"alpha": 1.5}
+    assert info.hyper == {"divergence": "tsallis", "alpha": 1.5, "per_anchor": True}
+    assert info.lower_bound and "Wu" in info.paper
+    assert get_bound("fmicl", divergence="js").info.target == "js"
+    assert get_bound("alpha", alpha=1.0).info.ceiling(65) == pytest.approx(math.log(64))
+    assert get_bound("dv").info.ceiling(64) is None
+    assert get_bound("smile").info.hyper == {"tau": 5.0}
+    with pytest.raises(ValueError, match="batch_size"):
+        get_bound("infonce").info.ceiling(1)
+
+
+@pytest.mark.parametrize(
+    "name,hyper,match",
+    [
+        ("infonse", {}, r"unknown bound 'infonse' \(did you mean 'infonce'\?\); valid choices: .*dro-dual"),
+        ("smile", {"temperature": 1.0}, "unknown hyper-parameter.*'temperature'.*valid: tau"),
+        ("smile", {"tau": 0.0}, "tau must be a finite number > 0"),
+        ("smile", {"tau": -1.0}, "tau must be a finite number > 0"),
+        ("alpha", {"alpha": 1.5}, r"alpha must be a number in \[0, 1\]"),
+        ("alpha", {"alpha": -0.1}, r"alpha must be a number in \[0, 1\]"),
+        ("mine", {"momentum": 1.0}, r"momentum must be a number in \[0, 1\)"),
+        ("fgan", {"divergence": "hellinger2"}, "unknown divergence 'hellinger2'.*valid choices: .*vlc"),
+        ("fmicl", {"divergence": "tsallis", "alpha": 1.0}, "alpha must be > 0 and != 1"),
+        ("fmicl", {"divergence": "tsallis", "alpha": 0.0}, "alpha must be > 0 and != 1"),
+        ("dro-dual", {"divergence": "tsallis"}, "needs alpha"),
+        ("dro-dual", {"per_anchor": "yes"}, "per_anchor must be True or False"),
+        ("dv", {"tau": 1.0}, "unknown hyper-parameter.*valid: none"),
+    ],
+)
+def test_bad_bound_requests_raise_value_errors_naming_the_valid_choices(name, hyper, match):
+    with pytest.raises(ValueError, match=match):
+        get_bound(name, **hyper)
+
+
+@pytest.mark.parametrize("method", ["estimate", "loss"])
+def test_bad_score_matrices_raise_clear_value_errors(method):
+    for name, hyper in _all_bounds():
+        call = getattr(get_bound(name, **hyper), method)
+        with pytest.raises(ValueError, match="square"):
+            call(torch.zeros(4, 5))
+        with pytest.raises(ValueError, match="at least B = 2"):
+            call(torch.zeros(1, 1))
+        with pytest.raises(ValueError, match="torch.Tensor"):
+            call(np.zeros((4, 4)))
+    bad = torch.zeros(4, 4)
+    bad[1, 2] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        get_bound("dv").estimate(bad)
+    with pytest.raises(ValueError, match="unexpected input.*'log_baseline'"):
+        get_bound("dv").estimate(torch.zeros(4, 4), log_baseline=torch.zeros(4))
+    with pytest.raises(ValueError, match=r"log_baseline must have shape \(\.\.\., B\)"):
+        get_bound("tuba").estimate(torch.zeros(4, 4), log_baseline=torch.zeros(3))
