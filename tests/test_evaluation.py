@@ -157,8 +157,10 @@ def test_local_process_pool_and_dask_give_the_same_table_as_serial(tmp_path):
     assert all(r["status"] == "ok" for r in serial), [r["error"] for r in serial]
     local = ev.run_sweep(jobs, tmp_path / "local", executor=LocalExecutor(2))
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
-        dask = ev.run_sweep(jobs, tmp_path / "dask", executor=DaskExecutor(client=client))
+                                  dashboard_address=None) as cluster:
+        with get_executor(cluster.scheduler_address) as executor:  # what `--executor ADDRESS` does
+            assert isinstance(executor, DaskExecutor)
+            dask = ev.run_sweep(jobs, tmp_path / "dask", executor=executor)
     assert _strip_timing(local) == _strip_timing(serial)
     assert _strip_timing(dask) == _strip_timing(serial)
 
@@ -196,3 +198,27 @@ def test_shared_options_go_to_neural_estimators_only():
                            "options": {"steps": 7}})
     opts = {j.label: j.options_dict for j in cfg.jobs()}
     assert opts == {"cca": {}, "nwj": {"steps": 7}}
+
+
+def test_concurrent_writers_to_one_folder_leave_exactly_one_complete_row_per_run(tmp_path):
+    import threading
+
+    jobs = ev.make_grid([TASK], ["cca"], seeds=6, n=100)
+    errors = []
+
+    def sweep():
+        try:
+            ev.run_sweep(jobs, tmp_path, executor="serial", config={"c": 1})
+        except Exception as exc:  # pragma: no cover - the assertion below reports it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=sweep) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    rows = ev.load_runs(tmp_path)
+    assert sorted(r["run_id"] for r in rows) == sorted(j.run_id for j in jobs)
+    assert [p.name for p in (tmp_path / "runs").iterdir() if not p.name.endswith(".json")] == []
+    assert len(ev.read_results_csv(tmp_path / "results.csv")) == 6
