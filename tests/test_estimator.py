@@ -12,7 +12,7 @@ from mi_estimators.training import TrainingDivergedError
 from synthetic import CorrelatedGaussian
 
 # A small critic keeps each fit to a few seconds on one CPU core.
-FAST = dict(hidden=(128,), embed_dim=16, steps=600, lr=1e-3, batch_size=128, eval_every=50, patience=4)
+FAST = dict(hidden=(128,), embed_dim=32, steps=1000, lr=1e-3, batch_size=128, eval_every=50, patience=5)
 TINY = dict(hidden=(16,), embed_dim=4, steps=40, lr=3e-3, batch_size=32, eval_every=20)
 
 
