@@ -20,7 +20,7 @@ executor ran them (see ``tests/test_evaluation.py``).
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from mi_estimators._checks import check_choice
 

@@ -187,5 +187,5 @@ def test_demo_writes_table_csv_and_png(tmp_path, capsys, monkeypatch):
 
 def test_demo_config_equals_the_shipped_toml_and_every_config_validates():
     assert load_config(ROOT / "benchmarks" / "configs" / "demo.toml").to_dict() == parse_config(cli.DEMO_CONFIG).to_dict()
-    for path in sorted((ROOT / "benchmarks" / "configs").glob("*.toml")):
-        assert load_config(path).jobs(), path
+    for name in ("demo", "small", "staircase_tasks"):  # the configs meant for `mi-bench run`
+        assert load_config(ROOT / "benchmarks" / "configs" / f"{name}.toml").jobs(), name
