@@ -397,8 +397,9 @@ def dro_dual(scores: Tensor, divergence="kl", *, alpha: float | None = None, per
     ``per_anchor=True``: one β_i per row, ``mean_i [S_ii − min_{β_i}(β_i + mean_{j≠i} φ*(S_ij − β_i))]``.
     Lower bound for any S, tight iff ``S = φ'(r) + c``, shift-invariant, ≥ f-GAN at the
     same S. KL: closed form (= DV, or per-anchor DV). TV: closed form (β* = max S − ½).
-    Others: the 1-D convex inner problem is solved by bisection under no_grad and the
-    objective evaluated at the detached β* (envelope theorem: the gradient is exact).
+    Others: the 1-D convex inner problem is solved by safeguarded Newton (float64, under
+    no_grad, see :func:`_solve_beta`) and the objective evaluated at the detached β*
+    (envelope theorem: the gradient is exact; checked by gradcheck).
     ``may_sync=False`` (used by ``loss``) runs a fixed number of Newton steps instead of
     stopping at convergence, so no host synchronisation happens.
     """
