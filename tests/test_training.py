@@ -165,6 +165,10 @@ def test_fewer_training_samples_than_one_batch_raises():
         fit_critic(c, get_bound("infonce"), train=train, heldout=(held[0][:40], held[1][:40]), batch_size=32)
 
 
+def test_progress_bar_option_runs_and_changes_nothing():
+    assert np.array_equal(_fit(seed=2, progress=True).estimates, _fit(seed=2).estimates)
+
+
 def test_device_choices():
     assert resolve_device("cpu") == torch.device("cpu")
     assert resolve_device("auto").type in ("cpu", "cuda")
