@@ -225,8 +225,10 @@ class JointCritic(Critic):
     per-sample projections ``(K, B, H)`` are broadcast-added into ``(K, B, B, H)``, so layer
     1 costs O(B) matmuls; the remaining layers run as batched matmuls on the ``B²`` rows.
     The weights are exactly those of an MLP on the concatenation (same initialisation).
-    ``chunk_size`` (rows of the score matrix per block, default: all) bounds the memory of
-    the hidden activations to ``K * chunk_size * B * H`` floats. Universal approximator
+    ``chunk_size`` (rows of the score matrix per block) bounds the memory of the hidden
+    activations to ``K * chunk_size * B * H`` floats; by default all rows at once when
+    gradients are recorded, and blocks of at most ~2**26 activation floats under
+    ``torch.no_grad()`` (evaluation at large B, e.g. B = 4096). Universal approximator
     of the log-ratio, at O(B²·H²) cost per batch. Belghazi et al. (2018); Poole et al. (2019).
     """
 
@@ -249,7 +251,11 @@ class JointCritic(Critic):
         px = torch.baddbmm(b1, x, w1[:, : self.dim_x])      # (K, B, H)
         py = torch.bmm(y, w1[:, self.dim_x:])                 # (K, B, H)
         act = self.mlp._act
-        step = self.chunk_size or b
+        step = self.chunk_size
+        if step is None:
+            # without autograd (evaluation) nothing needs the activations later: score blocks of
+            # rows so the hidden activations stay under ~2**26 floats whatever B is
+            step = b if torch.is_grad_enabled() else max(1, min(b, _EVAL_FLOATS // (k * b * max(self.hidden))))
         blocks = []
         for start in range(0, b, step):
             h = act(px[:, start:start + step, None, :] + py[:, None, :, :])  # (K, c, B, H)
@@ -257,6 +263,9 @@ class JointCritic(Critic):
             out = self.mlp(h.reshape(k, c * b, -1), start=1)                # (K, c*B, 1)
             blocks.append(out.reshape(k, c, b))
         return blocks[0] if len(blocks) == 1 else torch.cat(blocks, dim=1)
+
+
+_EVAL_FLOATS = 2**26
 
 
 class BilinearCritic(Critic):

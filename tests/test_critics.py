@@ -75,6 +75,18 @@ def test_chunked_joint_critic_equals_unchunked(chunk):
     torch.testing.assert_close(full(x, y), chunked(x, y), rtol=1e-12, atol=1e-12)
 
 
+def test_joint_critic_scores_large_batches_in_blocks_without_autograd(monkeypatch):
+    import mi_estimators.critics as C
+
+    x, y = _data(b=40)
+    critic = make_critic("joint", 3, 2, hidden=(8, 5), n_critics=2, dtype=torch.float64)
+    full = critic(x, y)
+    monkeypatch.setattr(C, "_EVAL_FLOATS", 2 * 40 * 8 * 3)   # forces blocks of 3 rows
+    with torch.no_grad():
+        blocked = critic(x, y)
+    torch.testing.assert_close(full.detach(), blocked, rtol=1e-12, atol=1e-12)
+
+
 def test_separable_scores_are_embedding_inner_products_and_cosine_is_bounded_by_inverse_temperature():
     x, y = _data()
     critic = make_critic("separable", 3, 2, hidden=(8,), embed_dim=4, dtype=torch.float64)
