@@ -92,6 +92,12 @@ def cmd_run(args) -> int:
     jobs = config.jobs()
     if args.only:
         jobs = [j for j in jobs if j.label in args.only.split(",")]
+    if args.seeds:
+        jobs = [j for j in jobs if j.seed in {int(s) for s in args.seeds.split(",")}]
+    if args.min_dim:
+        from mi_estimators.evaluation import get_task
+
+        jobs = [j for j in jobs if get_task(j.task).dim_x + get_task(j.task).dim_y >= args.min_dim]
     out = Path(args.out)
     print(f"{config.name}: {len(jobs)} runs -> {out}", file=sys.stderr)
     with get_executor(args.executor, n_workers=args.workers) as ex:
@@ -237,6 +243,8 @@ def main(argv=None) -> int:
     r.add_argument("config")
     r.add_argument("--out", required=True)
     r.add_argument("--only", default=None, help="comma list of labels to run")
+    r.add_argument("--seeds", default=None, help="comma list of seeds to run (default: the config's)")
+    r.add_argument("--min-dim", type=int, default=0, help="only tasks with d_x + d_y >= this")
     r.add_argument("--executor", default="local")
     r.add_argument("--workers", type=int, default=2)
     r.set_defaults(func=cmd_run)

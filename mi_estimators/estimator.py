@@ -29,6 +29,8 @@ from mi_estimators._checks import check_choice
 __all__ = ["estimate_mi", "MIEstimator", "MIResult", "list_estimators"]
 
 NONPARAMETRIC = ("ksg", "cca", "sklearn-mi")
+#: Picks the method by the data's shape (mi_estimators.auto; docs/accuracy.md).
+AUTO = "auto"
 
 # defaults recorded in every config (see docs/api.md for the measurement behind them)
 DEFAULT_STEPS = 2000
@@ -48,7 +50,7 @@ def _bound_names() -> list[str]:
 
 def list_estimators() -> list[str]:
     """Every name :func:`estimate_mi` accepts: the bounds' registry plus nonparametric estimators."""
-    return sorted(set(_bound_names()) | set(NONPARAMETRIC))
+    return sorted(set(_bound_names()) | set(NONPARAMETRIC) | {AUTO})
 
 
 # ------------------------------------------------------------------------------------------
@@ -277,6 +279,14 @@ def estimate_mi(x, y, estimator: str = "infonce", critic: str = "separable", *,
 
     if estimator in NONPARAMETRIC:
         return _nonparametric(estimator, x, y, seed, options, t0)
+    if estimator == AUTO:   # the method is chosen by shape; training settings go to its neural path
+        from mi_estimators.auto import estimate_auto
+
+        return estimate_auto(x, y, seed=seed, n_critics=n_critics, steps=steps, batch_size=batch_size,
+                             lr=lr, hidden=hidden, embed_dim=embed_dim, activation=activation,
+                             device=device, standardize=standardize, heldout_fraction=heldout_fraction,
+                             eval_every=eval_every, patience=patience, dtype=dtype, progress=progress,
+                             **options)
 
     import torch
 

@@ -91,3 +91,13 @@ def test_same_seed_same_result_and_bad_input_is_a_clear_error():
         estimate_auto(bad, y)
     with pytest.raises(ValueError, match="valid choices"):
         estimate_auto(x, y, force="knn")
+
+
+def test_estimate_mi_accepts_auto_and_returns_the_same_result():
+    from mi_estimators import estimate_mi, list_estimators
+
+    x, y, _ = _gaussian_pair(1500, 0.5, seed=6)
+    assert "auto" in list_estimators()
+    res = estimate_mi(x, y, estimator="auto", seed=2)
+    assert res.estimator == "auto" and res.mi == estimate_auto(x, y, seed=2).mi
+    assert res.details["auto"]["reason"].startswith("d_x + d_y = 2")
