@@ -39,7 +39,7 @@ DEFAULT_LR = 5e-4
 DEFAULT_EVAL_EVERY = 50
 DEFAULT_PATIENCE = 6
 CRITIC_KEYS = ("cosine", "temperature", "chunk_size", "sigma")
-TRAIN_KEYS = ("eval_batch_size", "final_repeats", "weight_decay", "split_seed")
+TRAIN_KEYS = ("eval_batch_size", "final_repeats", "weight_decay", "split_seed", "num_threads")
 
 
 def _bound_names() -> list[str]:

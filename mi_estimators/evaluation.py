@@ -764,10 +764,11 @@ def _staircase_one(job: StaircaseJob) -> list[dict]:
     from mi_estimators.bounds import get_bound
     import synthetic
     from mi_estimators.critics import make_critic
+    from mi_estimators.training import make_adam
 
     bound = get_bound(job.estimator, **dict(job.options))
     critic = make_critic(job.critic, job.dim, job.dim, seed=job.seed)
-    optimizer = torch.optim.Adam(critic.parameters(), lr=job.lr)
+    optimizer = make_adam(critic.parameters(), lr=job.lr)
     rng = np.random.default_rng(_seeds(job.seed)[0])
     schedule = synthetic.staircase(job.levels, job.steps_per_level, job.dim,
                                    transform=None if job.transform == "gaussian" else job.transform)

@@ -184,3 +184,44 @@ def test_cuda_run_matches_cpu_run():
     a = _fit(seed=1)
     b = _fit(seed=1, device="cuda")
     np.testing.assert_allclose(a.estimates, b.estimates, atol=1e-6)
+
+
+def test_auto_threads_use_one_thread_for_small_critics_and_restore_the_callers_setting():
+    import torch
+
+    from mi_estimators.critics import make_critic
+    from mi_estimators.training import resolve_num_threads, torch_threads
+
+    sep = make_critic("separable", 2, 2, hidden=(8,), embed_dim=4)
+    joint = make_critic("joint", 2, 2, hidden=(8,))
+    assert resolve_num_threads("auto", sep, "cpu") == 1
+    assert resolve_num_threads("auto", joint, "cpu") is None      # B² work: keep torch's setting
+    assert resolve_num_threads(3, sep, "cpu") == 3
+    with pytest.raises(ValueError, match="num_threads"):
+        resolve_num_threads(0, sep, "cpu")
+    before = torch.get_num_threads()
+    with torch_threads(before + 1):
+        assert torch.get_num_threads() == before + 1
+    assert torch.get_num_threads() == before
+
+
+def test_fit_critic_leaves_the_global_thread_setting_unchanged():
+    import numpy as np
+    import torch
+
+    from mi_estimators.bounds import get_bound
+    from mi_estimators.critics import make_critic
+    from mi_estimators.training import fit_critic
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((300, 2))
+    y = x + rng.standard_normal((300, 2))
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        fit_critic(make_critic("separable", 2, 2, hidden=(8,), embed_dim=4), get_bound("infonce"),
+                   train=(x[:200], y[:200]), heldout=(x[200:], y[200:]), steps=5, batch_size=32,
+                   eval_every=5)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
