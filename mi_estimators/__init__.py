@@ -16,6 +16,7 @@ _LAZY = {
     "MIEstimator": "mi_estimators.estimator",
     "MIResult": "mi_estimators.estimator",
     "list_estimators": "mi_estimators.estimator",
+    "TrainingDivergedError": "mi_estimators.training",
     "bounds": "mi_estimators.bounds",
     "divergences": "mi_estimators.divergences",
     "critics": "mi_estimators.critics",
