@@ -120,3 +120,41 @@ def test_paired_difference_and_verdict_report_noise_honestly():
 def test_bad_arguments_raise_a_clear_value_error(argv, match, tmp_path):
     with pytest.raises(ValueError, match=match):
         D.main([*argv, "--out", str(tmp_path)])
+
+
+def test_resume_reuses_finished_rows_of_the_requested_seeds_only(tmp_path):
+    rows_path = tmp_path / "rows.jsonl"
+    cfg = dataclasses.replace(D.QUICK, seeds=(0, 1), losses=("infonce",), negatives=("standard",))
+    first = D.run_experiment(cfg, rows_path, progress=lambda msg: None)
+    assert len(first) == 2 * (1 + len(D.BASELINES))
+
+    messages = []
+    again = D.run_experiment(dataclasses.replace(cfg, seeds=(1,)), rows_path, progress=messages.append)
+    assert messages == [f"resuming: {1 + len(D.BASELINES)} rows reused from {rows_path}"]  # nothing recomputed
+    assert {r["seed"] for r in again} == {1}
+    assert sorted(r["test_accuracy"] for r in again) == sorted(r["test_accuracy"] for r in first if r["seed"] == 1)
+
+    # a changed setting is a different experiment: nothing is reused
+    messages.clear()
+    changed = dataclasses.replace(cfg, seeds=(1,), epochs=cfg.epochs + 1)
+    D.run_experiment(changed, rows_path, progress=messages.append)
+    assert not any(m.startswith("resuming") for m in messages)
+
+
+def test_report_rewrite_keeps_hand_written_notes_below_the_marker(tmp_path):
+    cfg = dataclasses.replace(D.QUICK, seeds=(0, 1), losses=("infonce",), negatives=("standard",))
+
+    def rows(acc):
+        return [{"method": m, "negatives": neg, "seed": s, "test_accuracy": acc, "n_train": 10, "n_test": 5,
+                 "final_loss": None if m in D.BASELINES else 1.0, "wall_s": 1.0, "cpu_s": 1.0}
+                for s in cfg.seeds for m, neg in (("infonce", "standard"), ("raw-pixels", "n/a"),
+                                                   ("random-init", "n/a"))]
+
+    path = tmp_path / "report.md"
+    D.write_markdown(rows(0.5), cfg, path, command="cmd", wall_s=1.0, cpu_s=2.0, plot_name="p.png")
+    path.write_text(path.read_text() + "\n## Discussion\nhand-written\n")
+    D.write_markdown(rows(0.75), cfg, path, command="cmd", wall_s=1.0, cpu_s=2.0, plot_name="p.png")
+    text = path.read_text()
+    assert "| InfoNCE | 75.00 ± 0.00 |" in text and "50.00" not in text
+    assert text.count(D.END_OF_GENERATED) == 1
+    assert text.endswith("## Discussion\nhand-written\n")

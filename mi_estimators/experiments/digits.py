@@ -385,11 +385,12 @@ def run_experiment(cfg: DigitsConfig, rows_path: Path | None = None, progress=pr
         raise ValueError(f"workers must be >= 1, got {cfg.workers}")
 
     config = _config_dict(cfg)
+    wanted = {_job_key(j) for j in make_jobs(cfg)}
     done: dict[tuple, dict] = {}
     if rows_path is not None and rows_path.exists():
         for line in rows_path.read_text().splitlines():
             row = json.loads(line)
-            if "invocation" not in row and row.get("config") == config:
+            if "invocation" not in row and row.get("config") == config and _job_key(row) in wanted:
                 done[_job_key(row)] = row
     jobs = [j for j in make_jobs(cfg) if _job_key(j) not in done]
     rows = list(done.values())
@@ -472,17 +473,41 @@ def summarise(rows: list[dict], cfg: DigitsConfig) -> dict:
     return {"cells": cells, "baselines": baselines}
 
 
-def _pct(mean, std, n=None) -> str:
-    s = f"{100 * mean:.2f}" + ("" if math.isnan(std) else f" ± {100 * std:.2f}")
-    return s
+def _n_seeds(n: int) -> str:
+    return f"{n} seed" + ("" if n == 1 else "s")
+
+
+def _pct(mean, std) -> str:
+    return f"{100 * mean:.2f}" + ("" if math.isnan(std) else f" ± {100 * std:.2f}")
 
 
 def _pct_diff(mean, se) -> str:
     return f"{100 * mean:+.2f}" + ("" if math.isnan(se) else f" ± {100 * se:.2f}")
 
 
+def paired_p_value(d: float, se: float, n: int) -> float:
+    """Two-sided p-value of a paired t-test (n − 1 degrees of freedom) for mean difference ``d``."""
+    from scipy import stats
+
+    if n < 2 or math.isnan(se):
+        return float("nan")
+    if se == 0.0:
+        return 1.0 if d == 0.0 else 0.0
+    return float(2.0 * stats.t.sf(abs(d / se), n - 1))
+
+
+def _pct_diff_p(a: dict[int, float], b: dict[int, float]) -> str:
+    d, se, n = paired_difference(a, b)
+    p = paired_p_value(d, se, n)
+    return _pct_diff(d, se) + ("" if math.isnan(p) else f" (p = {p:.2g})")
+
+
 def verdict(rows: list[dict], cfg: DigitsConfig, negatives: str) -> str:
-    """One honest sentence: which loss has the best mean and whether it is within noise."""
+    """One honest sentence: which loss has the best mean and whether its lead is within noise.
+
+    The lead over the runner-up is tested with a paired t-test over seeds (n − 1 degrees
+    of freedom; with 3 seeds a difference needs about 4.3 standard errors for p < 0.05).
+    """
     means = {m: _mean_std(_accuracies(rows, m, negatives).values())[0]
              for m in cfg.losses if _accuracies(rows, m, negatives)}
     if len(means) < 2:
@@ -491,13 +516,15 @@ def verdict(rows: list[dict], cfg: DigitsConfig, negatives: str) -> str:
     best, second = order[0], order[1]
     d, se, n = paired_difference(_accuracies(rows, best, negatives),
                                  _accuracies(rows, second, negatives))
-    within = math.isnan(se) or abs(d) < 2 * se
+    p = paired_p_value(d, se, n)
     lead = (f"With {negatives} negatives, {LOSS_LABELS[best]} has the best mean accuracy "
             f"({100 * means[best]:.2f} %), ahead of {LOSS_LABELS[second]} by "
-            f"{_pct_diff(d, se)} points (paired over {n} seeds, ± one standard error)")
-    if within:
-        return lead + ": **within noise** (less than two standard errors)."
-    return lead + ": more than two standard errors, a real lead on this benchmark."
+            f"{_pct_diff(d, se)} points (mean ± standard error of the paired difference over {_n_seeds(n)}")
+    if math.isnan(p):
+        return lead + "): too few seeds to tell signal from noise."
+    if p >= 0.05:
+        return lead + f"; paired t-test p = {p:.2g}): **within noise** at the 5 % level."
+    return lead + f"; paired t-test p = {p:.2g}): significant at the 5 % level on this benchmark."
 
 
 def write_plot(rows: list[dict], cfg: DigitsConfig, path: Path) -> None:
@@ -529,13 +556,16 @@ def write_plot(rows: list[dict], cfg: DigitsConfig, path: Path) -> None:
                        label=f"{label} (mean)")
     ax.set_xticks(range(len(cfg.losses)), [LOSS_LABELS[m] for m in cfg.losses])
     ax.set_ylabel("linear-probe test accuracy (%)")
-    ax.set_title(f"SimCLR on sklearn digits: {len(cfg.seeds)} seeds, mean ± std, dots = seeds")
+    ax.set_title(f"SimCLR on sklearn digits: {_n_seeds(len(cfg.seeds))}, mean ± std, dots = seeds")
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+END_OF_GENERATED = "<!-- end of generated report: text below this line is hand-written and kept on re-runs -->"
 
 
 def write_markdown(rows: list[dict], cfg: DigitsConfig, path: Path, *, command: str,
@@ -552,7 +582,7 @@ def write_markdown(rows: list[dict], cfg: DigitsConfig, path: Path, *, command: 
         f"({n_tr} train / {n_te} test images, stratified split fixed by the seed), scored by the "
         "test accuracy of a linear probe (standardised features, logistic regression "
         f"C = {cfg.probe_c}) on the frozen encoder. Accuracies are in percent; "
-        f"mean ± standard deviation over {len(cfg.seeds)} seeds ({', '.join(map(str, cfg.seeds))}).",
+        f"mean ± standard deviation over {_n_seeds(len(cfg.seeds))} ({', '.join(map(str, cfg.seeds))}).",
         "",
         "Made by (from the repository root):",
         "",
@@ -562,14 +592,19 @@ def write_markdown(rows: list[dict], cfg: DigitsConfig, path: Path, *, command: 
         "",
         f"Wall time {wall_s:.0f} s, CPU time {cpu_s:.0f} s ({cfg.workers} worker process(es), "
         f"1 torch thread each; {platform.machine()}, {os.cpu_count()} logical CPUs visible, "
-        f"Python {platform.python_version()}, torch {_torch_version()}).",
+        f"Python {platform.python_version()}, torch {_torch_version()}). CPU time is the sum of every job's "
+        "own CPU time plus the main process; the workers' start-up (importing torch, a few seconds each) is "
+        "not counted. Wall time depends on what else the machine runs; CPU time does not, much.",
         "",
+        *(["**Smoke-test configuration** (subsampled data or < 10 epochs): it checks the plumbing; "
+            "its accuracies say nothing about the losses.", ""]
+          if cfg.n_train is not None or cfg.epochs < 10 else []),
         f"![linear-probe accuracy per loss]({plot_name})",
         "",
         "## Linear-probe test accuracy (%)",
         "",
         "| loss | " + " | ".join(f"{neg} negatives" for neg in cfg.negatives)
-        + (" | label-aware − standard (paired, ± se) |" if len(cfg.negatives) == 2 else " |"),
+        + (" | label-aware − standard (paired, ± se, t-test p) |" if len(cfg.negatives) == 2 else " |"),
         "|---|" + "---|" * len(cfg.negatives) + ("---|" if len(cfg.negatives) == 2 else ""),
     ]
     for m in cfg.losses:
@@ -577,9 +612,7 @@ def write_markdown(rows: list[dict], cfg: DigitsConfig, path: Path, *, command: 
         row += " | ".join(_pct(*cells[(m, neg)][:2]) if (m, neg) in cells else "—"
                           for neg in cfg.negatives)
         if len(cfg.negatives) == 2:
-            d, se, _ = paired_difference(_accuracies(rows, m, "label-aware"),
-                                         _accuracies(rows, m, "standard"))
-            row += f" | {_pct_diff(d, se)}"
+            row += " | " + _pct_diff_p(_accuracies(rows, m, "label-aware"), _accuracies(rows, m, "standard"))
         lines.append(row + " |")
     lines += ["", "Baselines (no contrastive training):", "", "| features | accuracy |", "|---|---|"]
     names = {"raw-pixels": "raw pixels (64-d)", "random-init": f"random-init encoder ({cfg.feature_dim}-d)"}
@@ -587,22 +620,20 @@ def write_markdown(rows: list[dict], cfg: DigitsConfig, path: Path, *, command: 
         lines.append(f"| {names[b]} | {_pct(mean, std)} |")
 
     if "infonce" in cfg.losses:
-        lines += ["", "## Paired difference to InfoNCE (percentage points, mean ± standard error over seeds)", "",
+        lines += ["", "## Paired difference to InfoNCE (percentage points, mean ± standard error over seeds, paired t-test p)", "",
                   "| loss | " + " | ".join(f"{neg}" for neg in cfg.negatives) + " |",
                   "|---|" + "---|" * len(cfg.negatives)]
         for m in cfg.losses:
             if m == "infonce":
                 continue
-            parts = []
-            for neg in cfg.negatives:
-                d, se, _ = paired_difference(_accuracies(rows, m, neg), _accuracies(rows, "infonce", neg))
-                parts.append(_pct_diff(d, se))
+            parts = [_pct_diff_p(_accuracies(rows, m, neg), _accuracies(rows, "infonce", neg))
+                     for neg in cfg.negatives]
             lines.append(f"| {LOSS_LABELS[m]} | " + " | ".join(parts) + " |")
         lines += ["", "Contrastive vs raw pixels (paired, percentage points):", ""]
         for neg in cfg.negatives:
             best = max(cfg.losses, key=lambda m: cells.get((m, neg), (-1,))[0])
-            d, se, _ = paired_difference(_accuracies(rows, best, neg), _accuracies(rows, "raw-pixels", "n/a"))
-            lines.append(f"- best loss with {neg} negatives ({LOSS_LABELS[best]}) − raw pixels: {_pct_diff(d, se)}")
+            diff = _pct_diff_p(_accuracies(rows, best, neg), _accuracies(rows, "raw-pixels", "n/a"))
+            lines.append(f"- best loss with {neg} negatives ({LOSS_LABELS[best]}) − raw pixels: {diff}")
 
     lines += ["", "## Verdict", ""]
     for neg in cfg.negatives:
@@ -617,7 +648,13 @@ def write_markdown(rows: list[dict], cfg: DigitsConfig, path: Path, *, command: 
         loss = "—" if r["final_loss"] is None else f"{r['final_loss']:.4f}"
         lines.append(f"| {r['method']} | {r['negatives']} | {r['seed']} | {100 * r['test_accuracy']:.2f} "
                      f"| {loss} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} |")
+    lines += ["", END_OF_GENERATED]
     text = "\n".join(lines) + "\n"
+    # hand-written notes below the marker in an existing report survive a re-run
+    if path.exists():
+        old = path.read_text()
+        if END_OF_GENERATED in old:
+            text += old.split(END_OF_GENERATED, 1)[1].lstrip("\n")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return text
