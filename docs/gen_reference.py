@@ -25,6 +25,7 @@ OUTPUT = ROOT / "docs" / "reference.md"
 #: (module, one-line role). Order is the data flow: task -> critic -> scores -> bound -> estimate.
 MODULES = [
     ("mi_estimators.estimator", "the one-call API and the scikit-learn estimator"),
+    ("mi_estimators.auto", "the automatic choice of method (estimator=\"auto\")"),
     ("mi_estimators.bounds", "variational bounds as pure functions of the score matrix, and their registry"),
     ("mi_estimators.divergences", "f-divergence generators for φ-MI"),
     ("mi_estimators.critics", "neural critics (batched ensembles) that produce the score matrix"),
@@ -198,6 +199,33 @@ def bounds_table() -> list[str]:
     return lines
 
 
+def estimator_table() -> list[str]:
+    from mi_estimators import list_estimators
+    from mi_estimators.bounds import BOUNDS
+    from mi_estimators.nonparametric import NONPARAMETRIC_ESTIMATORS
+
+    lines = [
+        '<a id="estimator-names"></a>',
+        "",
+        "## Estimator names (`mi_estimators.list_estimators()`)",
+        "",
+        "| name | kind |",
+        "|---|---|",
+    ]
+    for name in list_estimators():
+        if name in BOUNDS:
+            kind = "neural bound, see [the bound registry](#bound-registry)"
+        elif name in NONPARAMETRIC_ESTIMATORS:
+            kind = "non-parametric, see [the non-parametric registry](#nonparametric-registry)"
+        elif name == "auto":
+            kind = "picks a method by the data's shape, see [`mi_estimators.auto`](#mi-estimators-auto)"
+        else:
+            kind = "see the module sections below"
+        lines.append(f"| `{name}` | {kind} |")
+    lines.append("")
+    return lines
+
+
 def nonparametric_table() -> list[str]:
     from mi_estimators.nonparametric import NONPARAMETRIC_ESTIMATORS
 
@@ -258,11 +286,12 @@ def generate() -> str:
         "tasks. All values are in nats. For explanations and measured behaviour read the "
         "[estimator pages](index.md); for the command line, [cli.md](cli.md).",
         "",
-        "Contents: [bound registry](#bound-registry), [non-parametric registry](#nonparametric-registry), "
+        "Contents: [estimator names](#estimator-names), [bound registry](#bound-registry), [non-parametric registry](#nonparametric-registry), "
         + ", ".join(f"[`{m}`](#{_anchor(m, '')[:-1]})" for m, _ in MODULES)
         + ", [task registry](#task-registry).",
         "",
     ]
+    lines += estimator_table()
     lines += bounds_table()
     lines += nonparametric_table()
     for module_name, role in MODULES:
