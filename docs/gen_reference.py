@@ -32,6 +32,9 @@ MODULES = [
     ("mi_estimators.losses", "contrastive losses (InfoNCE, DCL, HCL, ADNCE, f-MICL) on score matrices and embeddings"),
     ("mi_estimators.theory", "the DRO reading of contrastive learning, as checkable functions"),
     ("mi_estimators.nonparametric", "non-neural references: KSG, Gaussian/CCA, sklearn per-feature MI"),
+    ("mi_estimators.training", "the training loop behind estimate_mi (held-out evaluation, early stopping, ensembles)"),
+    ("mi_estimators.evaluation", "sweeps, scores, the staircase and the theory checks behind mi-bench"),
+    ("mi_estimators.report", "tables and plots of a results folder"),
     ("synthetic", "tasks with known ground truth (numpy + scipy only)"),
 ]
 
