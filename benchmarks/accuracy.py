@@ -145,10 +145,42 @@ def wins(summary, label, against):
     return res
 
 
+def derived_auto_rows(rows, ksg_max_dim: int, floor: bool = True, label: str | None = None):
+    """Rows of the auto rule rebuilt from its component runs (choose half): ``ksg-copula`` when
+    d_x + d_y <= ``ksg_max_dim``, else ``infonce-copula`` floored by ``gcmi`` (the rule of
+    :func:`mi_estimators.auto.estimate_auto`, same seeds, so the same numbers)."""
+    by = {}
+    for r in rows:
+        if r["status"] == "ok":
+            by[(r["task"], r["seed"], r["label"])] = r
+    out = []
+    for (task, seed, lab), r in sorted(by.items()):
+        if lab != "gcmi":
+            continue
+        d = r["dim_x"] + r["dim_y"]
+        if d <= ksg_max_dim:
+            pick = by.get((task, seed, "ksg-copula"))
+        else:
+            nn = by.get((task, seed, "infonce-copula"))
+            pick = nn
+            if nn is not None and floor:
+                margin = math.sqrt(nn["stderr"] ** 2 + r["stderr"] ** 2)
+                pick = r if r["estimate"] > nn["estimate"] + margin else nn
+        if pick is not None:
+            out.append(dict(pick, label=label or f"auto(ksg<={ksg_max_dim}{', floor' if floor else ''})"))
+    return out
+
+
 def cmd_analyze(args) -> int:
     from mi_estimators.evaluation import load_runs
 
     rows = [r for d in args.dirs for r in load_runs(d)]
+    if args.labels:
+        keep = args.labels.split(",")
+        rows = [r for r in rows if r["label"] in keep]
+    for spec in args.derive or []:
+        dim, _, fl = spec.partition(":")
+        rows += derived_auto_rows(rows, int(dim), floor=fl != "nofloor")
     summary = summarise(rows)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -200,9 +232,24 @@ def cmd_analyze(args) -> int:
         lines += ["", f"`{args.default}` beats the better of {', '.join(base)} on {n_win}/{len(res)} tasks "
                       f"by mean |error|."]
         agg["_wins"] = dict(default=args.default, against=base, wins=n_win, tasks=len(res))
+    for other in (args.paired or "").split(","):
+        if not other or not args.default:
+            continue
+        ok = {(r["task"], r["seed"], r["label"]): r for r in rows if r["status"] == "ok"}
+        pairs = [(ok[(t, s, args.default)], r) for (t, s, lab), r in ok.items()
+                 if lab == other and (t, s, args.default) in ok]
+        if pairs:
+            tasks_p = sorted({a["task"] for a, _ in pairs})
+            err = lambda rs: float(np.mean([abs(r["estimate"] - r["truth"]) for r in rs]))
+            e_def, e_oth = err([a for a, _ in pairs]), err([b for _, b in pairs])
+            lines += ["", f"Paired with `{other}` on the same samples ({len(pairs)} runs, {len(tasks_p)} tasks): "
+                          f"mean |error| `{args.default}` {e_def:.4f} vs `{other}` {e_oth:.4f} nats "
+                          f"(ratio {e_def / e_oth:.2f})."]
+            agg[f"_paired_{other}"] = dict(runs=len(pairs), tasks=len(tasks_p), default=e_def, other=e_oth,
+                                           ratio=e_def / e_oth)
     (out / f"{args.name}_table.md").write_text("\n".join(lines) + "\n")
     (out / f"{args.name}_aggregate.json").write_text(json.dumps(agg, indent=2) + "\n")
-    print("\n".join(lines[-(len(labels) + 4):]))
+    print("\n".join(lines[-(len(labels) + 8):]))
     if args.plot:
         plot(summary, labels, out / f"{args.name}_estimate_vs_truth.png", args.name)
     return 0
@@ -255,6 +302,9 @@ def main(argv=None) -> int:
     a.add_argument("--default", default=None)
     a.add_argument("--baselines", default=None)
     a.add_argument("--plot", action="store_true")
+    a.add_argument("--labels", default=None, help="comma list of labels to keep")
+    a.add_argument("--derive", action="append", help="add auto rows rebuilt from components: DIM[:nofloor]")
+    a.add_argument("--paired", default=None, help="labels to compare with --default on common (task, seed)")
     a.set_defaults(func=cmd_analyze)
     args = p.parse_args(argv)
     return args.func(args)
