@@ -62,6 +62,8 @@ __all__ = [
     "interpolated",
     "interpolated_ceiling",
     "fgan",
+    "fgan_output",
+    "FGAN_OUTPUTS",
     "fmicl",
     "dro_dual",
 ]
@@ -303,18 +305,49 @@ def _divergence(divergence, alpha) -> Divergence:
     return get_divergence(divergence, alpha)
 
 
-def fgan(scores: Tensor, divergence="kl", *, alpha: float | None = None, extend: bool = False) -> Tensor:
-    r"""f-GAN (Nowozin) variational lower bound on φ-MI with a raw critic T = S.
+FGAN_OUTPUTS = ("raw", "bounded")
+
+
+def fgan_output(v: Tensor, divergence="kl", *, alpha: float | None = None) -> Tensor:
+    r"""Map unconstrained critic outputs into dom φ* (the f-GAN output activation).
+
+    .. math:: T = t_{\max} + \log\sigma(v) = t_{\max} - \mathrm{softplus}(-v)
+              \quad\text{if } t_{\max} = \sup \mathrm{dom}\,\phi^* < \infty, \qquad T = v \text{ otherwise}
+
+    Range ``(-∞, t_max)``, which contains every φ'(r) (so the f-GAN bound stays tight);
+    linear for very negative ``v`` (no overflow). Computed in float64 so that T cannot
+    round onto an open boundary (the result is float64). For JS this is Nowozin's ``log 2 − log(1 + e^{−v})``
+    (halved generator); for Hellinger/VLC the same shape as ``1 − e^{−v}``; for TV
+    it replaces ``½ tanh v``. Nowozin, Cseke & Tomioka (2016), Table 2.
+    """
+    div = _divergence(divergence, alpha)
+    if math.isinf(div.t_max):
+        return v
+    wide = v if v.device.type == "mps" else v.to(torch.float64)
+    return div.t_max + F.logsigmoid(wide)
+
+
+def fgan(scores: Tensor, divergence="kl", *, alpha: float | None = None, extend: bool = False,
+         output: str = "raw") -> Tensor:
+    r"""f-GAN (Nowozin) variational lower bound on φ-MI with critic T = S or T = g(S).
 
     .. math:: I_\phi \ge \mathrm{mean}_i T_{ii} - \mathrm{mean}_{i\ne j}\,\phi^*(T_{ij})
 
-    Tight at ``T = φ'(r)``. Not shift-invariant. If an off-diagonal score leaves dom φ*
-    (e.g. T ≥ 1 for Hellinger) the bound is exactly ``-inf``; ``extend=True`` (used by
-    ``loss``) replaces φ* there by its tangent at ratio e^{10}, finite with a gradient
-    back into the domain. Nowozin, Cseke & Tomioka (2016).
+    ``output="raw"``: T = S. Tight at ``T = φ'(r)``. Not shift-invariant. If an off-diagonal
+    score leaves dom φ* (e.g. T ≥ 1 for Hellinger) the bound is exactly ``-inf``;
+    ``extend=True`` (used by ``loss``) replaces φ* there by its tangent at ratio e^{10},
+    finite with a gradient back into the domain. A trained raw critic can still put a
+    held-out score outside the domain (Hellinger, JS, TV, VLC, Tsallis α < 1, reverse χ²).
+    ``output="bounded"``: T = :func:`fgan_output` (S), always inside dom φ*, so the bound is
+    finite for every S and trainable for every divergence (TV included: the objective is
+    linear in T, unlike f-MICL-TV). Tight at ``g(S) = φ'(r)``. The value is float64 then.
+    Nowozin, Cseke & Tomioka (2016).
     """
     scores = _shape_checked(scores)
+    output = check_choice("f-GAN output", output, FGAN_OUTPUTS)
     div = _divergence(divergence, alpha)
+    if output == "bounded":
+        scores = fgan_output(scores, div)
     neg = div.mean_conj(scores, ~_eye(scores), dim=(-2, -1), extend=extend)
     return _diag_mean(scores) - neg
 
@@ -685,15 +718,29 @@ class _PhiBound(Bound):
 class _FGAN(_PhiBound):
     name = "fgan"
     paper = "Nowozin, Cseke & Tomioka, NeurIPS 2016 (f-GAN)"
-    description = ("f-GAN bound on φ-MI with a raw critic: mean T_ii − mean_{i≠j} φ*(T_ij); optimum T = φ'(r); "
-                   "not shift-invariant; −inf when a score leaves dom φ* (loss uses a finite tangent "
-                   "extension there). Prefer fmicl to train.")
+    description = ("f-GAN bound on φ-MI: mean T_ii − mean_{i≠j} φ*(T_ij); output='raw' (T = S): optimum "
+                   "T = φ'(r), not shift-invariant, −inf when a score leaves dom φ* (loss uses a finite tangent "
+                   "extension there); output='bounded' (T = t_max + log σ(S) when dom φ* is bounded above): "
+                   "finite and trainable for every divergence, TV included.")
+    hyper_defaults = {"divergence": "kl", "alpha": None, "output": "raw"}
+
+    def _validate(self):
+        super()._validate()
+        self.hyper["output"] = check_choice("f-GAN output", self.hyper["output"], FGAN_OUTPUTS)
+
+    @property
+    def diverged_hint(self) -> str:
+        if self.hyper["output"] == "raw" and not math.isinf(self.divergence.t_max):
+            return (f" With divergence {self.divergence.name!r} a raw f-GAN critic is -inf as soon as one "
+                    f"off-diagonal score reaches t_max = {self.divergence.t_max:.4g} (outside dom φ*): pass "
+                    "output='bounded' (critic mapped into dom φ*), or use 'fmicl' / 'dro-dual'.")
+        return ""
 
     def _estimate(self, scores):
-        return fgan(scores, self.divergence)
+        return fgan(scores, self.divergence, output=self.hyper["output"]).to(scores.dtype)
 
     def _loss(self, scores):
-        return -fgan(scores, self.divergence, extend=True)
+        return -fgan(scores, self.divergence, extend=True, output=self.hyper["output"]).to(scores.dtype)
 
 
 class _FMICL(_PhiBound):

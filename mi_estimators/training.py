@@ -178,11 +178,11 @@ def evaluate_critic(critic, bound, x, y, *, batch_size: int, repeats: int = 1, s
     return torch.stack(means).mean(0), torch.stack(ses).mean(0), nb
 
 
-def _diverged_message(what: str, step: int, members, bound_name: str, lr: float) -> str:
+def _diverged_message(what: str, step: int, members, bound_name: str, lr: float, hint: str = "") -> str:
     who = "all critics" if members is None else f"critic(s) {members}"
     return (
         f"training diverged: {what} became NaN/inf at step {step} for {who} "
-        f"(bound {bound_name!r}, lr={lr:g}). What to change: lower the learning rate (e.g. lr={lr / 10:g}); "
+        f"(bound {bound_name!r}, lr={lr:g}).{hint} What to change: lower the learning rate (e.g. lr={lr / 10:g}); "
         "use a bounded objective such as 'infonce', 'js' or 'smile' (NWJ/DV/MINE exponentiate scores "
         "and blow up at high MI); standardise the inputs (standardize=True); or use a smaller batch "
         "of features/critic."
@@ -224,6 +224,7 @@ def _fit_critic(critic, bound, *, train=None, heldout=None, sampler=None,
     critic = critic.to(device)
     K = critic.n_critics
     bound_name = getattr(getattr(bound, "info", None), "name", type(bound).__name__)
+    hint = getattr(bound, "diverged_hint", "")  # a bound's own explanation (e.g. f-GAN outside dom φ*)
 
     # ---- data ---------------------------------------------------------------------------
     if sampler is None:
@@ -315,7 +316,7 @@ def _fit_critic(critic, bound, *, train=None, heldout=None, sampler=None,
             bad = ~torch.isfinite(val)
             if bad.any():
                 raise TrainingDivergedError(_diverged_message(
-                    "the held-out estimate", step, bad.nonzero().flatten().tolist(), bound_name, lr))
+                    "the held-out estimate", step, bad.nonzero().flatten().tolist(), bound_name, lr, hint))
             history.append(dict(step=step, train_loss=train_loss.tolist(), heldout=val.tolist()))
             improved = (val > best_val).numpy() & active
             if patience is None:
@@ -350,7 +351,8 @@ def _fit_critic(critic, bound, *, train=None, heldout=None, sampler=None,
             f"the critic's held-out scores ({exc})", step, None, bound_name, lr)) from None
     est, se = est.cpu().numpy(), se.cpu().numpy()
     if not np.all(np.isfinite(est)):
-        raise TrainingDivergedError(_diverged_message("the final held-out estimate", step, None, bound_name, lr))
+        raise TrainingDivergedError(_diverged_message("the final held-out estimate", step, None, bound_name,
+                                                      lr, hint))
     return TrainResult(estimates=est, stderrs=se, n_eval_batches=nb, best_step=best_step,
                        steps_run=step, seconds=time.perf_counter() - t0, history=history, critic=critic)
 
