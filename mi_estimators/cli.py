@@ -190,6 +190,13 @@ def read_table(path: Path) -> tuple[list[str], list[list]]:
         except Exception as err:  # pyarrow raises its own error types
             raise ValueError(f"{path}: cannot read Parquet: {err}") from None
         return list(table.column_names), [table.column(i).to_pylist() for i in range(table.num_columns)]
+    try:
+        return _read_csv(path)
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start}); is it really a CSV file?") from None
+
+
+def _read_csv(path: Path) -> tuple[list[str], list[list]]:
     import csv
 
     with open(path, newline="", encoding="utf-8-sig") as fh:
@@ -250,9 +257,13 @@ def load_xy(path: str | os.PathLike, x_spec: str | None, y_spec: str | None):
         for flag, key in (("--x", x_spec or "x"), ("--y", y_spec or "y")):
             if key not in keys:
                 raise ValueError(f"{flag}: no array {key!r} in {path}; its arrays are: {', '.join(keys)}")
-            arr = data[key]
-            if not np.issubdtype(arr.dtype, np.number):
-                raise ValueError(f"{path}: array {key!r} is not numeric (dtype {arr.dtype})")
+            try:
+                arr = data[key]
+            except ValueError:  # an object array: its pickle is never loaded (allow_pickle=False)
+                raise ValueError(f"{path}: array {key!r} holds Python objects (a pickle), which mi-bench never "
+                                 "loads; save it as a numeric array") from None
+            if not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
+                raise ValueError(f"{path}: array {key!r} is not numeric real data (dtype {arr.dtype})")
             arr = np.asarray(arr, dtype=np.float64)
             arr = arr[:, None] if arr.ndim == 1 else arr
             if arr.ndim != 2:

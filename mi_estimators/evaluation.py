@@ -330,21 +330,33 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
         pass
 
 
+def _read_manifest(out: Path) -> dict | None:
+    """The folder's manifest (None if it has none); refuses a schema this version cannot read."""
+    manifest_path = out / "manifest.json"
+    if not manifest_path.exists():
+        return None
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{manifest_path} is not valid JSON ({err}); is this a results folder?") from err
+    version = manifest.get("schema_version") if isinstance(manifest, dict) else None
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ValueError(f"results folder {out} has schema_version {version!r}, not an integer; "
+                         "it was not written by mi-estimators: use a new folder")
+    if version > SCHEMA_VERSION:
+        raise ValueError(
+            f"results folder {out} has schema_version {version!r}, newer than this "
+            f"mi-estimators understands ({SCHEMA_VERSION}); upgrade mi-estimators or use a new folder"
+        )
+    return manifest
+
+
 def _check_manifest(out: Path, config: Mapping | None, extend: bool) -> None:
     manifest_path = out / "manifest.json"
     config = _jsonable(dict(config or {}))
     config_hash = _hash(config)
-    if manifest_path.exists():
-        try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{manifest_path} is not valid JSON ({err}); is this a results folder?") from err
-        version = manifest.get("schema_version")
-        if not isinstance(version, int) or version > SCHEMA_VERSION:
-            raise ValueError(
-                f"results folder {out} has schema_version {version!r}, newer than this "
-                f"mi-estimators understands ({SCHEMA_VERSION}); upgrade mi-estimators or use a new folder"
-            )
+    manifest = _read_manifest(out)
+    if manifest is not None:
         if manifest.get("config_hash") != config_hash and not extend:
             raise ValueError(
                 f"results folder {out} was made by a different config (hash "
@@ -371,6 +383,7 @@ def load_runs(out: str | os.PathLike) -> list[dict]:
     A run file that cannot be parsed (e.g. copied in half by hand — the sweep itself
     writes atomically) is skipped with a warning, so the run is done again on resume.
     """
+    _read_manifest(Path(out))  # a folder from a newer schema is refused, not misread
     runs_dir = Path(out) / "runs"
     rows = []
     for path in sorted(runs_dir.glob("*.json")):
