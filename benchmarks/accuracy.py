@@ -229,9 +229,36 @@ def cmd_analyze(args) -> int:
         base = args.baselines.split(",")
         res = wins(summary, args.default, base)
         n_win = sum(r[3] for r in res)
+        # a loss within noise: the gap in mean |error| is below the standard error of the
+        # difference of the two means (seed sd / sqrt(runs), added in quadrature)
+        n_tie = 0
+        for task, mine, best, won in res:
+            if won:
+                continue
+            a = cell[(task, args.default)]
+            b = min((cell[(task, x)] for x in base), key=lambda c: c["abs_error"])
+            se = math.sqrt(sum((c["seed_sd"] if math.isfinite(c["seed_sd"]) else 0.0) ** 2 / c["runs"] for c in (a, b)))
+            n_tie += (mine - best) <= se
         lines += ["", f"`{args.default}` beats the better of {', '.join(base)} on {n_win}/{len(res)} tasks "
-                      f"by mean |error|."]
-        agg["_wins"] = dict(default=args.default, against=base, wins=n_win, tasks=len(res))
+                      f"by mean |error|; of the other {len(res) - n_win}, {n_tie} lose by less than the standard "
+                      f"error of the difference (a tie within seed noise)."]
+        agg["_wins"] = dict(default=args.default, against=base, wins=n_win, ties_within_noise=n_tie, tasks=len(res))
+    if args.default:
+        by_method = {}
+        for r in rows:
+            if r["label"] != args.default or r["status"] != "ok":
+                continue
+            method = json.loads(r["config"]).get("auto_details", {}).get("reported", r["estimator"])
+            by_method.setdefault(method, []).append(r)
+        if by_method:
+            lines += ["", f"Coverage of `{args.default}`'s 95% interval by the method it reported:", "",
+                      "| method | runs | coverage | mean abs error (nats) | mean stderr (nats) |", "|---|---|---|---|---|"]
+            for m, rs in sorted(by_method.items()):
+                cov = float(np.mean([r["ci_low"] <= r["truth"] <= r["ci_high"] for r in rs]))
+                e = float(np.mean([abs(r["estimate"] - r["truth"]) for r in rs]))
+                se = float(np.mean([r["stderr"] for r in rs]))
+                lines.append(f"| {m} | {len(rs)} | {cov:.2f} | {e:.4f} | {se:.4f} |")
+                agg[f"_coverage_{m}"] = dict(runs=len(rs), coverage=cov, abs_error=e, stderr=se)
     for other in (args.paired or "").split(","):
         if not other or not args.default:
             continue
@@ -249,7 +276,7 @@ def cmd_analyze(args) -> int:
                                            ratio=e_def / e_oth)
     (out / f"{args.name}_table.md").write_text("\n".join(lines) + "\n")
     (out / f"{args.name}_aggregate.json").write_text(json.dumps(agg, indent=2) + "\n")
-    print("\n".join(lines[-(len(labels) + 8):]))
+    print("\n".join(lines[-(len(labels) + 16):]))
     if args.plot:
         plot(summary, labels, out / f"{args.name}_estimate_vs_truth.png", args.name)
     return 0
