@@ -137,7 +137,9 @@ def _describe_estimators() -> list[dict]:
                             hyperparameters=dict(info.hyper), paper=info.paper))
         else:
             opts = list(getattr(NONPARAMETRIC_ESTIMATORS.get(name), "options", ()))
-            out.append(dict(name=name, kind="non-parametric", target="kl", lower_bound=False,
+            # sklearn-mi sums per-feature MIs: that is not the joint KL-MI, so don't label it "kl"
+            target = "sum of per-feature KL-MIs (not joint MI)" if name == "sklearn-mi" else "kl"
+            out.append(dict(name=name, kind="non-parametric", target=target, lower_bound=False,
                             hyperparameters={o: None for o in opts}, paper=""))
     return out
 

@@ -189,3 +189,11 @@ def test_demo_config_equals_the_shipped_toml_and_every_config_validates():
     assert load_config(ROOT / "benchmarks" / "configs" / "demo.toml").to_dict() == parse_config(cli.DEMO_CONFIG).to_dict()
     for name in ("demo", "small", "staircase_tasks"):  # the configs meant for `mi-bench run`
         assert load_config(ROOT / "benchmarks" / "configs" / f"{name}.toml").jobs(), name
+
+
+def test_list_does_not_call_summed_per_feature_mi_a_joint_kl_mi():
+    from mi_estimators.cli import _describe_estimators
+
+    rows = {r["name"]: r for r in _describe_estimators()}
+    assert rows["ksg"]["target"] == "kl"
+    assert "not joint" in rows["sklearn-mi"]["target"]
