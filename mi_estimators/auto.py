@@ -6,15 +6,17 @@ dependence; the Gaussian (CCA) estimator is exact on Gaussians and blind to non-
 dependence; neural bounds are decent in 5-50 dimensions but lose about half of the MI on
 spiral and normal-CDF-warped tasks. ``"auto"`` combines three measured facts:
 
-1. **Copula normalisation is free.** MI is invariant under strictly monotone maps of each
-   coordinate, so every column is replaced by its normal scores
+1. **Copula normalisation is free** (neural path). MI is invariant under strictly monotone
+   maps of each coordinate, so every column is replaced by its normal scores
    :math:`\Phi^{-1}\big((\mathrm{rank} - \tfrac12)/n\big)` (:func:`copula_normalize`).
    This undoes the normal-CDF, half-cube and asinh warps of the suite exactly (up to the
    O(n^{-1/2}) error of the empirical CDF) and tames heavy (Student-t) tails, the failure
    modes of both KSG and neural critics. It uses only the marginals, never the pairing.
-2. **Low dimension: KSG** on copula-normalised data (:func:`choose_estimator` gives the
-   threshold on :math:`d_x + d_y`, chosen on the "choose" half of the suite, see
-   ``docs/accuracy.md``).
+2. **Low dimension (d_x + d_y <= 3): KSG** (k = 3, standardised columns). The threshold
+   and the variant were chosen on the "choose" half of the suite (``docs/accuracy.md``,
+   ``docs/accuracy/choose_rules.md``): KSG on normal scores was no better in 1-D pairs and
+   worse on the mixture tasks (waves, concentric Gaussians), whose radial structure the
+   per-column ranks distort for a k-NN metric.
 3. **Otherwise: a neural InfoNCE critic** on copula-normalised data, and the Gaussian-copula
    value (CCA on normal scores, "GCMI", Ince et al. 2017) as a floor: the reported
    value is the larger of the two when they disagree by more than their combined standard
@@ -36,7 +38,7 @@ import numpy as np
 __all__ = ["copula_normalize", "choose_estimator", "estimate_auto", "KSG_MAX_DIM", "NEURAL_OPTIONS"]
 
 #: KSG is used when d_x + d_y is at most this (chosen on the "choose" half, docs/accuracy.md).
-KSG_MAX_DIM = 2
+KSG_MAX_DIM = 3
 
 #: Options of the neural path (passed to :func:`mi_estimators.estimate_mi`).
 NEURAL_OPTIONS = dict(estimator="infonce", critic="separable")
@@ -66,9 +68,9 @@ def copula_normalize(a) -> np.ndarray:
 def choose_estimator(x, y) -> tuple[str, dict, str]:
     """The method ``auto`` uses for data of this shape: ``(estimator name, options, reason)``.
 
-    ``options`` are keyword options for :func:`mi_estimators.estimate_mi` plus
-    ``transform="copula"`` (applied by :func:`estimate_auto` before estimating) and, for
-    the neural path, ``floor="gcmi"``. ``reason`` is one sentence for the user.
+    ``options`` are keyword options for :func:`mi_estimators.estimate_mi` plus, for the
+    neural path, ``transform="copula"`` (applied by :func:`estimate_auto` before
+    estimating) and ``floor="gcmi"``. ``reason`` is one sentence for the user.
     """
     from mi_estimators.estimator import check_xy
 
@@ -77,9 +79,9 @@ def choose_estimator(x, y) -> tuple[str, dict, str]:
     dy = y.shape[1]
     d = dx + dy
     if d <= KSG_MAX_DIM:
-        return ("ksg", dict(k=3, transform="copula"),
-                f"d_x + d_y = {d} <= {KSG_MAX_DIM}: KSG (k = 3) on copula-normalised data is the most "
-                "accurate in low dimension (k-NN distances do not concentrate)")
+        return ("ksg", dict(k=3),
+                f"d_x + d_y = {d} <= {KSG_MAX_DIM}: KSG (k = 3) is the most accurate in low dimension "
+                "(k-NN distances do not concentrate)")
     return ("infonce", dict(critic="separable", transform="copula", floor="gcmi"),
             f"d_x + d_y = {d} > {KSG_MAX_DIM}: InfoNCE with a separable critic on copula-normalised data "
             "(KSG degrades with dimension), floored by the Gaussian-copula (CCA on normal scores) value")
@@ -109,7 +111,7 @@ def estimate_auto(x, y, *, seed: int = 0, **options):
 
         force = check_choice("force", force, ("ksg", "neural"))
         if force == "ksg":
-            name, opts, reason = "ksg", dict(k=3, transform="copula"), "forced: KSG on copula-normalised data"
+            name, opts, reason = "ksg", dict(k=3), "forced: KSG"
         else:
             name = "infonce"
             opts = dict(critic="separable", transform="copula", floor="gcmi")
