@@ -145,8 +145,9 @@ def wins(summary, label, against):
     return res
 
 
-def derived_auto_rows(rows, ksg_max_dim: int, floor: bool = True, label: str | None = None):
-    """Rows of the auto rule rebuilt from its component runs (choose half): ``ksg-copula`` when
+def derived_auto_rows(rows, ksg_max_dim: int, floor: bool = True, label: str | None = None,
+                      ksg_label: str = "ksg"):
+    """Rows of the auto rule rebuilt from its component runs (choose half): ``ksg_label`` when
     d_x + d_y <= ``ksg_max_dim``, else ``infonce-copula`` floored by ``gcmi`` (the rule of
     :func:`mi_estimators.auto.estimate_auto`, same seeds, so the same numbers)."""
     by = {}
@@ -159,7 +160,7 @@ def derived_auto_rows(rows, ksg_max_dim: int, floor: bool = True, label: str | N
             continue
         d = r["dim_x"] + r["dim_y"]
         if d <= ksg_max_dim:
-            pick = by.get((task, seed, "ksg-copula"))
+            pick = by.get((task, seed, ksg_label))
         else:
             nn = by.get((task, seed, "infonce-copula"))
             pick = nn
@@ -167,7 +168,7 @@ def derived_auto_rows(rows, ksg_max_dim: int, floor: bool = True, label: str | N
                 margin = math.sqrt(nn["stderr"] ** 2 + r["stderr"] ** 2)
                 pick = r if r["estimate"] > nn["estimate"] + margin else nn
         if pick is not None:
-            out.append(dict(pick, label=label or f"auto(ksg<={ksg_max_dim}{', floor' if floor else ''})"))
+            out.append(dict(pick, label=label or f"auto({ksg_label}<={ksg_max_dim}{', floor' if floor else ''})"))
     return out
 
 
@@ -175,12 +176,16 @@ def cmd_analyze(args) -> int:
     from mi_estimators.evaluation import load_runs
 
     rows = [r for d in args.dirs for r in load_runs(d)]
+    if args.seeds:
+        keep_seeds = {int(v) for v in args.seeds.split(",")}
+        rows = [r for r in rows if r["seed"] in keep_seeds]
     if args.labels:
         keep = args.labels.split(",")
         rows = [r for r in rows if r["label"] in keep]
     for spec in args.derive or []:
-        dim, _, fl = spec.partition(":")
-        rows += derived_auto_rows(rows, int(dim), floor=fl != "nofloor")
+        dim, *flags = spec.split(":")
+        rows += derived_auto_rows(rows, int(dim), floor="nofloor" not in flags,
+                                  ksg_label="ksg-copula" if "copula" in flags else "ksg")
     summary = summarise(rows)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -327,10 +332,11 @@ def main(argv=None) -> int:
     a.add_argument("--out", required=True)
     a.add_argument("--name", required=True)
     a.add_argument("--default", default=None)
+    a.add_argument("--seeds", default=None, help="comma list of seeds to keep")
     a.add_argument("--baselines", default=None)
     a.add_argument("--plot", action="store_true")
     a.add_argument("--labels", default=None, help="comma list of labels to keep")
-    a.add_argument("--derive", action="append", help="add auto rows rebuilt from components: DIM[:nofloor]")
+    a.add_argument("--derive", action="append", help="add auto rows rebuilt from components: DIM[:nofloor][:copula]")
     a.add_argument("--paired", default=None, help="labels to compare with --default on common (task, seed)")
     a.set_defaults(func=cmd_analyze)
     args = p.parse_args(argv)

@@ -97,6 +97,8 @@ def estimate_auto(x, y, *, seed: int = 0, **options):
     The result's ``estimator`` is ``"auto"``; ``details["auto"]`` holds the chosen method,
     its options and the reason (also in ``config["auto_reason"]``), and every component
     value. Extra ``options`` go to the neural path (e.g. ``steps=``, ``n_critics=``);
+    ``neural_transform="copula" | "standardize"`` picks the neural critic's input (the
+    Gaussian-copula floor always uses normal scores);
     ``force="ksg" | "neural"`` overrides the choice (for the benchmark).
     """
     from mi_estimators import estimator as api
@@ -105,6 +107,7 @@ def estimate_auto(x, y, *, seed: int = 0, **options):
     t0 = time.perf_counter()
     x, y = check_xy(x, y)
     force = options.pop("force", None)
+    neural_transform = options.pop("neural_transform", "copula")
     name, opts, reason = choose_estimator(x, y)
     if force is not None:
         from mi_estimators._checks import check_choice
@@ -131,14 +134,21 @@ def estimate_auto(x, y, *, seed: int = 0, **options):
         neural_kw = {**opts, **options}
         bs = int(neural_kw.get("batch_size", api.DEFAULT_BATCH_SIZE))
         hf = float(neural_kw.get("heldout_fraction", 0.2))
-        gc = estimate_mi(xc, yc, estimator="cca", seed=seed)
+        from mi_estimators._checks import check_choice
+
+        neural_transform = check_choice("neural_transform", neural_transform, ("copula", "standardize"))
+        gx, gy = (xc, yc) if transform == "copula" else (copula_normalize(x), copula_normalize(y))
+        gc = estimate_mi(gx, gy, estimator="cca", seed=seed)
         components["gcmi"] = dict(mi=gc.mi, stderr=gc.stderr)
         if x.shape[0] < _min_samples_neural(bs, hf):
             mi, se, interval, per, chosen = gc.mi, gc.stderr, gc.interval, gc.per_critic, "gcmi"
             reason += f"; only n = {x.shape[0]} samples, too few to train a critic: Gaussian-copula value"
             res = gc
         else:
-            res = estimate_mi(xc, yc, seed=seed, **neural_kw)
+            nx, ny = (gx, gy) if neural_transform == "copula" else (x, y)
+            res = estimate_mi(nx, ny, seed=seed, **neural_kw)
+            if neural_transform != "copula":
+                reason = reason.replace("on copula-normalised data", "on standardised data")
             components["infonce"] = dict(mi=res.mi, stderr=res.stderr, interval=list(res.interval))
             mi, se, interval, per, chosen = res.mi, res.stderr, res.interval, res.per_critic, "infonce"
             if floor == "gcmi":

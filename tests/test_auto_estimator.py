@@ -69,6 +69,13 @@ def test_untrained_critic_is_floored_by_the_gaussian_copula_value():
     # the Gaussian-copula value sees normal scores only: monotone warps leave it unchanged, exactly
     warped = estimate_auto(np.exp(x), y**3 + 2 * y, seed=0, steps=1, hidden=(8,), embed_dim=4, eval_every=1)
     assert warped.details["auto"]["components"]["gcmi"]["mi"] == comps["gcmi"]["mi"]
+    # the critic's input may be plain standardised data; the floor still uses normal scores
+    std = estimate_auto(x, y, seed=0, steps=1, hidden=(8,), embed_dim=4, eval_every=1,
+                        neural_transform="standardize")
+    assert std.details["auto"]["components"]["gcmi"]["mi"] == comps["gcmi"]["mi"]
+    assert "standardised data" in std.details["auto"]["reason"]
+    with pytest.raises(ValueError, match="valid choices"):
+        estimate_auto(x, y, neural_transform="rank")
     # Wishart-corrected CCA on 2000 normal-score pairs: se ~ 0.02 nats
     assert abs(res.mi - truth) < 4 * res.stderr + 0.02, (res.mi, truth, res.stderr)
 
