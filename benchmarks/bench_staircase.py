@@ -6,15 +6,14 @@ runs it: Gaussian, dim 20, MI 2, 4, 6, 8, 10 nats, batch 64, Adam 5e-4, separabl
 every step. Estimators: infonce, nwj, js, smile, dv. Contenders, each in a fresh
 single-threaded subprocess, rounds interleaved:
 
-``toolkit``   one call of ``run_staircase`` with the 5 estimators (what ``mi-bench staircase`` runs);
+``toolkit``   one call of ``run_staircase`` with the 5 estimators (what ``mi-bench staircase`` runs:
+              the 5 critics train as one 5-member ensemble, one batched step per step);
 ``separate``  5 separate trainings: ``run_staircase`` with one estimator, each in its own
               process (wall time summed, process start-up included, as when a user runs the
-              papers' scripts once per estimator); ``separate (in-process)`` excludes start-up;
-``batched``   a prototype of the proposed fix, inside this script only: the 5 estimators'
-              critics as one 5-member ensemble (stacked weights, one batched step, each member
-              minimising its own bound), same seeds and batches as ``run_staircase``, so its
-              estimates must equal the toolkit's up to float round-off (checked and printed).
-              ``batched+fused`` adds ``torch.optim.Adam(fused=True)``.
+              papers' scripts once per estimator); ``separate (in-process)`` excludes start-up.
+
+Same seeds and batches, so the toolkit's estimates must equal the separate runs' exactly
+(checked and printed).
 
 Run:  .venv/bin/python benchmarks/bench_staircase.py [--steps-per-level 200] [--rounds 2]
 """
@@ -57,46 +56,6 @@ def worker_toolkit(estimators, spl: int) -> dict:
     return {"seconds": sec, "last": {e: v[-1] for e, v in est.items()}, "levels": _level_means(est, spl)}
 
 
-def worker_batched(estimators, spl: int, adam: str = "default") -> dict:
-    """All estimators' critics as one ensemble; mirrors evaluation._staircase_one step by step."""
-    import numpy as np
-    import torch
-
-    from mi_estimators.bounds import get_bound
-    from mi_estimators.critics import make_critic
-    from mi_estimators.evaluation import _seeds
-    from synthetic import CorrelatedGaussian
-
-    H.single_thread()
-    t0 = time.perf_counter()
-    k = len(estimators)
-    bounds = [get_bound(e) for e in estimators]
-    critic = make_critic("separable", DIM, DIM, n_critics=k, seed=SEED)
-    single = make_critic("separable", DIM, DIM, seed=SEED)   # run_staircase seeds every critic with SEED
-    with torch.no_grad():
-        for p, q in zip(critic.parameters(), single.parameters()):
-            p.copy_(q.expand_as(p))
-    opt = torch.optim.Adam(critic.parameters(), lr=LR, **({} if adam == "default" else {adam: True}))
-    rng = np.random.default_rng(_seeds(SEED)[0])           # the same batch stream for every estimator
-    estimates = []
-    for mi in LEVELS:
-        task = CorrelatedGaussian(DIM, mi=mi)
-        for _ in range(spl):
-            x, y = task.sample(BATCH, seed=rng)
-            scores = critic(torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y, dtype=torch.float32))
-            loss = sum(b.loss(scores[i:i + 1]).sum() for i, b in enumerate(bounds))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            with torch.no_grad():
-                s = scores.detach()
-                estimates.append(torch.stack([b.estimate(s[i:i + 1]).reshape(-1)[0] for i, b in enumerate(bounds)]))
-    est = torch.stack(estimates).double().T.tolist()
-    sec = time.perf_counter() - t0
-    est = dict(zip(estimators, est))
-    return {"seconds": sec, "last": {e: v[-1] for e, v in est.items()}, "levels": _level_means(est, spl)}
-
-
 def _run(args_list: list[str]) -> tuple[dict, float]:
     env = dict(__import__("os").environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     t0 = time.perf_counter()
@@ -113,7 +72,6 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--worker", help=argparse.SUPPRESS)
     p.add_argument("--estimators", default=",".join(ESTIMATORS))
-    p.add_argument("--adam", default="default", help=argparse.SUPPRESS)
     p.add_argument("--steps-per-level", type=int, default=200,
                    help="training steps per MI level (default 200; the papers use 4000)")
     p.add_argument("--rounds", type=int, default=2)
@@ -123,16 +81,13 @@ def main(argv=None) -> int:
     if args.worker == "toolkit":
         H.emit(worker_toolkit(ests, spl))
         return 0
-    if args.worker == "batched":
-        H.emit(worker_batched(ests, spl, args.adam))
-        return 0
 
     common = ["--steps-per-level", str(spl)]
     print(f"# Staircase: {len(ests)} estimators x {len(LEVELS)} MI levels x {spl} steps per level, "
           f"batch {BATCH}, dim {DIM}, separable critic (seconds, end to end)")
     print("# " + H.machine_line())
     rec: dict[str, list[float]] = {k: [] for k in
-                                   ("toolkit", "separate", "separate (in-process)", "batched", "batched+fused")}
+                                   ("toolkit", "separate", "separate (in-process)")}
     outs = {}
 
     def toolkit():
@@ -146,15 +101,11 @@ def main(argv=None) -> int:
             r, wall = _run(["--worker", "toolkit", "--estimators", e, *common])
             walls += wall
             inproc += r["seconds"]
+            outs.setdefault("separate", {})[e] = r
         rec["separate"].append(walls)
         rec["separate (in-process)"].append(inproc)
 
-    def batched(adam="default"):
-        r, wall = _run(["--worker", "batched", "--estimators", ",".join(ests), "--adam", adam, *common])
-        rec["batched" if adam == "default" else "batched+fused"].append(wall)
-        outs[adam] = r
-
-    jobs = [toolkit, separate, batched, lambda: batched("fused")]
+    jobs = [toolkit, separate]
     for r in range(args.rounds):
         for j in jobs[r % len(jobs):] + jobs[:r % len(jobs)]:
             j()
@@ -165,14 +116,13 @@ def main(argv=None) -> int:
     print()
     print(H.markdown_table(["contender", "median s", "range", "time / toolkit"], rows))
     sep = statistics.median(rec["separate"])
-    print(f"\nseparate trainings / toolkit staircase: {sep / ref:.2f}x;  "
-          f"separate / batched prototype: {sep / statistics.median(rec['batched']):.2f}x;  "
-          f"separate / batched+fused: {sep / statistics.median(rec['batched+fused']):.2f}x")
-    for adam in ("default", "fused"):
-        diff = max(abs(a - b) for e in ests for a, b in zip(outs[adam]["levels"][e], outs["toolkit"]["levels"][e]))
-        last = max(abs(outs[adam]["last"][e] - outs["toolkit"]["last"][e]) for e in ests)
-        print(f"batched{'+fused' if adam == 'fused' else ''} vs toolkit: max |diff| of level means "
-              f"{diff:.2e} nats, of the final-step estimates {last:.2e} nats")
+    print(f"\nseparate trainings / toolkit staircase: {sep / ref:.2f}x;  in-process only: "
+          f"{statistics.median(rec['separate (in-process)']) / ref:.2f}x")
+    so = outs["separate"]
+    diff = max(abs(a - b) for e in ests for a, b in zip(so[e]["levels"][e], outs["toolkit"]["levels"][e]))
+    last = max(abs(so[e]["last"][e] - outs["toolkit"]["last"][e]) for e in ests)
+    print(f"toolkit vs separate runs: max |diff| of level means {diff:.2e} nats, "
+          f"of the final-step estimates {last:.2e} nats")
     print("\nlevel means (second half of each level), toolkit, nats:")
     print(H.markdown_table(["estimator", *[f"MI {v:g}" for v in LEVELS]],
                            [[e, *outs["toolkit"]["levels"][e]] for e in ests]))
