@@ -222,8 +222,9 @@ def js_fgan_objective(scores: Tensor) -> Tensor:
     ``JSD ≈ log 2 + J/2``; maximised at ``S = log r``. Nowozin et al. (2016).
     """
     scores = _shape_checked(scores)
-    pos = F.softplus(-scores.diagonal(dim1=-2, dim2=-1)).mean(dim=-1)
-    return -pos - mean_off_diagonal(F.softplus(scores))
+    # threshold=40: torch's default (20) returns x itself above 20, an error of e^-20 per entry
+    pos = F.softplus(-scores.diagonal(dim1=-2, dim2=-1), threshold=40.0).mean(dim=-1)
+    return -pos - mean_off_diagonal(F.softplus(scores, threshold=40.0))
 
 
 def js_estimate(scores: Tensor) -> Tensor:

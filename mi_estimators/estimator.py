@@ -204,10 +204,12 @@ def _interval(mi: float, se_sampling: float, dof_sampling: int, seed_var_of_mean
 def _infonce_implied_mi(mi: float, batch_size: int) -> float:
     """Invert InfoNCE ≈ log B − log(1 + (B−1) e^{−I}) (an optimistic saturation model: the oracle
     critic sits below it, math_spec §2), giving the smallest MI consistent with the estimate."""
-    excess = batch_size * math.exp(-mi) - 1.0
-    if excess <= 0:
+    # excess = B e^{-I} - 1, in log space: a = log(B e^{-I}), log(e^a - 1) = a + log(1 - e^{-a});
+    # no overflow for the hugely negative estimates unstandardised data can give
+    a = math.log(batch_size) - mi
+    if a <= 0:
         return math.inf
-    return math.log(batch_size - 1) - math.log(excess)
+    return math.log(batch_size - 1) - (a + math.log(-math.expm1(-a)))
 
 
 # ------------------------------------------------------------------------------------------
@@ -229,7 +231,9 @@ def estimate_mi(x, y, estimator: str = "infonce", critic: str = "separable", *,
     estimator : str
         A bound name (``infonce``, ``nwj``, ``dv``, ``mine``, ``smile``, ``js``, ``fmicl``,
         ... see :func:`list_estimators`) or a nonparametric name (``ksg``, ``cca``,
-        ``sklearn-mi``). φ-bounds take ``divergence=`` (and ``alpha=`` for tsallis).
+        ``sklearn-mi``). φ-bounds take ``divergence=`` (and ``alpha=`` for tsallis); ``fgan``
+        trains with ``output="bounded"`` (the f-GAN output activation) unless ``output="raw"``
+        is given.
     critic : str
         ``separable`` (default), ``joint``/``concat``, ``bilinear`` or ``fgaussian``.
     n_critics, seed : int
@@ -309,6 +313,12 @@ def estimate_mi(x, y, estimator: str = "infonce", critic: str = "separable", *,
     split_seed = train_kw.pop("split_seed", None)
     split_seed = seed if split_seed is None else int(split_seed)
     bound_kw = options
+    if estimator == "fgan":
+        # Train f-GAN as Nowozin et al. (2016) do: the critic goes through the output activation
+        # that keeps it inside dom φ* (same as raw for KL/χ², whose dom φ* is unbounded). A raw
+        # critic leaves the domain within a few steps for hellinger/js/tv/vlc/reverse-chi2, and
+        # its value is then -inf by definition. output="raw" stays available.
+        bound_kw.setdefault("output", "bounded")
     try:
         bound = bounds.get_bound(estimator, **bound_kw)
     except (TypeError, ValueError) as exc:

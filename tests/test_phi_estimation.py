@@ -112,7 +112,14 @@ def test_raw_fgan_critic_leaving_the_conjugate_domain_raises_an_error_that_names
     rho, _ = DIVERGENCES["js"]
     _, x, y = _data(rho)
     with pytest.raises(TrainingDivergedError, match=r"t_max = 0\.3466.*output='bounded'"):
-        estimate_mi(x, y, estimator="fgan", divergence="js", **FIT)
+        estimate_mi(x, y, estimator="fgan", divergence="js", output="raw", **FIT)
+
+
+def test_fgan_trains_with_the_bounded_output_activation_by_default():
+    rho, _ = DIVERGENCES["js"]
+    _, x, y = _data(rho)
+    res = estimate_mi(x, y, estimator="fgan", divergence="js", **FIT)
+    assert res.config["bound_options"]["output"] == "bounded" and math.isfinite(res.mi)
 
 
 def test_fmicl_tv_is_refused_before_any_training_with_the_alternatives():
