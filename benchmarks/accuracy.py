@@ -146,7 +146,7 @@ def wins(summary, label, against):
 
 
 def derived_auto_rows(rows, ksg_max_dim: int, floor: bool = True, label: str | None = None,
-                      ksg_label: str = "ksg"):
+                      ksg_label: str = "ksg", nn_label: str = "infonce-copula"):
     """Rows of the auto rule rebuilt from its component runs (choose half): ``ksg_label`` when
     d_x + d_y <= ``ksg_max_dim``, else ``infonce-copula`` floored by ``gcmi`` (the rule of
     :func:`mi_estimators.auto.estimate_auto`, same seeds, so the same numbers)."""
@@ -162,13 +162,13 @@ def derived_auto_rows(rows, ksg_max_dim: int, floor: bool = True, label: str | N
         if d <= ksg_max_dim:
             pick = by.get((task, seed, ksg_label))
         else:
-            nn = by.get((task, seed, "infonce-copula"))
+            nn = by.get((task, seed, nn_label))
             pick = nn
             if nn is not None and floor:
                 margin = math.sqrt(nn["stderr"] ** 2 + r["stderr"] ** 2)
                 pick = r if r["estimate"] > nn["estimate"] + margin else nn
         if pick is not None:
-            out.append(dict(pick, label=label or f"auto({ksg_label}<={ksg_max_dim}{', floor' if floor else ''})"))
+            out.append(dict(pick, label=label or f"auto({ksg_label}<={ksg_max_dim}, {nn_label}{' + floor' if floor else ''})"))
     return out
 
 
@@ -176,6 +176,9 @@ def cmd_analyze(args) -> int:
     from mi_estimators.evaluation import load_runs
 
     rows = [r for d in args.dirs for r in load_runs(d)]
+    if args.relabel:
+        mapping = dict(pair.split("=", 1) for pair in args.relabel.split(","))
+        rows = [dict(r, label=mapping.get(r["label"], r["label"])) for r in rows]
     if args.seeds:
         keep_seeds = {int(v) for v in args.seeds.split(",")}
         rows = [r for r in rows if r["seed"] in keep_seeds]
@@ -185,7 +188,8 @@ def cmd_analyze(args) -> int:
     for spec in args.derive or []:
         dim, *flags = spec.split(":")
         rows += derived_auto_rows(rows, int(dim), floor="nofloor" not in flags,
-                                  ksg_label="ksg-copula" if "copula" in flags else "ksg")
+                                  ksg_label="ksg-copula" if "copula" in flags else "ksg",
+                                  nn_label="infonce" if "std" in flags else "infonce-copula")
     summary = summarise(rows)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -333,10 +337,11 @@ def main(argv=None) -> int:
     a.add_argument("--name", required=True)
     a.add_argument("--default", default=None)
     a.add_argument("--seeds", default=None, help="comma list of seeds to keep")
+    a.add_argument("--relabel", default=None, help="OLD=NEW,... label renames (applied first)")
     a.add_argument("--baselines", default=None)
     a.add_argument("--plot", action="store_true")
     a.add_argument("--labels", default=None, help="comma list of labels to keep")
-    a.add_argument("--derive", action="append", help="add auto rows rebuilt from components: DIM[:nofloor][:copula]")
+    a.add_argument("--derive", action="append", help="add auto rows rebuilt from components: DIM[:nofloor][:copula][:std]")
     a.add_argument("--paired", default=None, help="labels to compare with --default on common (task, seed)")
     a.set_defaults(func=cmd_analyze)
     args = p.parse_args(argv)
