@@ -135,6 +135,10 @@ def _describe_estimators() -> list[dict]:
             kind = "lower bound" if info.lower_bound else "estimate (not a bound)"
             out.append(dict(name=name, kind=f"neural, {kind}", target=target, lower_bound=info.lower_bound,
                             hyperparameters=dict(info.hyper), paper=info.paper))
+        elif name == "auto":
+            out.append(dict(name=name, kind="auto: KSG if d_x + d_y <= 3, else InfoNCE floored by the "
+                            "Gaussian-copula value", target="kl", lower_bound=False,
+                            hyperparameters={"force": None, "neural_transform": None}, paper=""))
         else:
             opts = list(getattr(NONPARAMETRIC_ESTIMATORS.get(name), "options", ()))
             # sklearn-mi sums per-feature MIs: that is not the joint KL-MI, so don't label it "kl"

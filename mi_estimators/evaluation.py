@@ -620,9 +620,12 @@ def check_estimator_options(name: str, options: Mapping) -> None:
         from mi_estimators.bounds import BOUNDS
 
         params = inspect.signature(api.estimate_mi).parameters
-        hyper = set(BOUNDS[name].hyper_defaults)
+        # "auto" passes its extra options to its neural path (InfoNCE), plus its own two
+        hyper = set(BOUNDS["infonce" if name == "auto" else name].hyper_defaults)
         valid = ({p for p, v in params.items() if v.kind is v.KEYWORD_ONLY or p == "critic"}
                  | set(api.CRITIC_KEYS) | set(api.TRAIN_KEYS) | hyper) - {"seed", "progress"}
+        if name == "auto":
+            valid |= {"force", "neural_transform"}
     unknown = sorted(set(options) - valid)
     if unknown:
         raise ValueError(
@@ -631,7 +634,7 @@ def check_estimator_options(name: str, options: Mapping) -> None:
     if hyper:
         from mi_estimators.bounds import get_bound
 
-        get_bound(name, **{k: v for k, v in options.items() if k in hyper})
+        get_bound("infonce" if name == "auto" else name, **{k: v for k, v in options.items() if k in hyper})
 
 
 def _type_error(where: str, expected: str, value) -> ValueError:

@@ -222,3 +222,14 @@ def test_concurrent_writers_to_one_folder_leave_exactly_one_complete_row_per_run
     assert sorted(r["run_id"] for r in rows) == sorted(j.run_id for j in jobs)
     assert [p.name for p in (tmp_path / "runs").iterdir() if not p.name.endswith(".json")] == []
     assert len(ev.read_results_csv(tmp_path / "results.csv")) == 6
+
+
+def test_auto_estimator_is_accepted_by_sweep_configs_and_runs():
+    cfg = ev.parse_config({"tasks": ["1v1-normal-0.75"], "n": 400, "seeds": 1,
+                           "estimators": ["auto", {"name": "auto", "label": "auto-neural", "force": "neural",
+                                                   "steps": 20}]})
+    assert [j.label for j in cfg.jobs()] == ["auto", "auto-neural"]
+    with pytest.raises(ValueError, match="unknown option 'forse' for estimator 'auto'.*force"):
+        ev.parse_config({"tasks": [TASK], "n": 100, "seeds": 1, "estimators": [{"name": "auto", "forse": "ksg"}]})
+    row = ev.run_job(cfg.jobs()[0])            # 1 + 1 dims: auto picks KSG
+    assert row["status"] == "ok" and math.isfinite(row["estimate"]) and "KSG" in row["config"]
