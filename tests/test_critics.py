@@ -156,3 +156,13 @@ def test_wrong_input_shape_raises():
         critic(torch.randn(5, 4), torch.randn(5, 2))
     with pytest.raises(ValueError, match="batches differ"):
         critic(torch.randn(5, 3), torch.randn(6, 2))
+
+
+def test_joint_ensemble_scored_in_member_blocks_equals_unblocked(monkeypatch):
+    import mi_estimators.critics as C
+
+    x, y = _data()
+    full = make_critic("joint", 3, 2, hidden=(8, 5), n_critics=5, seed=3, dtype=torch.float64)(x, y)
+    monkeypatch.setattr(C, "_MEMBER_BLOCK_FLOATS", 2 * x.shape[0] ** 2 * 8)   # blocks of 2 members
+    blocked = make_critic("joint", 3, 2, hidden=(8, 5), n_critics=5, seed=3, dtype=torch.float64)(x, y)
+    torch.testing.assert_close(full, blocked, rtol=1e-12, atol=1e-12)

@@ -233,3 +233,13 @@ def test_auto_estimator_is_accepted_by_sweep_configs_and_runs():
         ev.parse_config({"tasks": [TASK], "n": 100, "seeds": 1, "estimators": [{"name": "auto", "forse": "ksg"}]})
     row = ev.run_job(cfg.jobs()[0])            # 1 + 1 dims: auto picks KSG
     assert row["status"] == "ok" and math.isfinite(row["estimate"]) and "KSG" in row["config"]
+
+
+def test_staircase_estimators_trained_as_one_ensemble_equal_separate_runs():
+    from mi_estimators.evaluation import run_staircase
+
+    kw = dict(levels=(2.0, 4.0), steps_per_level=5, dim=4, batch_size=16, seed=1)
+    names = ["infonce", "nwj", "smile:tau=5"]
+    together = run_staircase(names, **kw)
+    apart = [r for e in names for r in run_staircase([e], **kw)]
+    assert together == apart
