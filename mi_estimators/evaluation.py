@@ -956,7 +956,6 @@ def _oracle_scores(task, batch: int, rng, shift: float = 0.0):
 def _bound_checks(seed: int) -> list[dict]:
     """Ceilings and oracle tightness for the KL bounds of :mod:`mi_estimators.bounds`."""
     import numpy as np
-    import torch
 
     from mi_estimators import bounds as B
     from synthetic import CorrelatedGaussian

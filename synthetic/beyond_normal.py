@@ -14,7 +14,6 @@ the later ``normalize_speed`` convention (speed 1/dim, identical to the earlier 
 """
 from __future__ import annotations
 
-import csv
 import functools
 import math
 from importlib import resources

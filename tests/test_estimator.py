@@ -1,7 +1,6 @@
 """estimate_mi / MIEstimator: accuracy on known MI, honest intervals, reproducibility, clear errors."""
 import json
 import math
-import warnings
 
 import numpy as np
 import pytest

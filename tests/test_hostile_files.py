@@ -12,7 +12,6 @@ import ast
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np

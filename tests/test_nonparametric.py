@@ -6,7 +6,6 @@ the estimator's own stderr), never tuned until green.
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pytest
