@@ -123,6 +123,7 @@ def _describe_estimators() -> list[dict]:
     """One dict per estimator: name, target ("kl" or the φ name), kind, lower_bound, hyper-parameters."""
     from mi_estimators import list_estimators
     from mi_estimators.bounds import describe_bounds
+    from mi_estimators.estimator import TRAINING_BOUND_DEFAULTS
     from mi_estimators.nonparametric import NONPARAMETRIC_ESTIMATORS
 
     bounds = {info.name: info for info in describe_bounds()}
@@ -134,7 +135,8 @@ def _describe_estimators() -> list[dict]:
                                     if info.target_params else "")
             kind = "lower bound" if info.lower_bound else "estimate (not a bound)"
             out.append(dict(name=name, kind=f"neural, {kind}", target=target, lower_bound=info.lower_bound,
-                            hyperparameters=dict(info.hyper), paper=info.paper))
+                            hyperparameters={**info.hyper, **TRAINING_BOUND_DEFAULTS.get(name, {})},
+                            paper=info.paper))
         elif name == "auto":
             out.append(dict(name=name, kind="auto: KSG if d_x + d_y <= 3, else InfoNCE floored by the "
                             "Gaussian-copula value", target="kl", lower_bound=False,

@@ -41,6 +41,13 @@ DEFAULT_PATIENCE = 6
 CRITIC_KEYS = ("cosine", "temperature", "chunk_size", "sigma")
 TRAIN_KEYS = ("eval_batch_size", "final_repeats", "weight_decay", "split_seed", "num_threads")
 
+#: Bound hyper-parameters that estimate_mi trains with unless given, where they differ from the
+#: bound's own (mathematical) defaults. f-GAN trains as Nowozin et al. (2016) do: the critic goes
+#: through the output activation that keeps it inside dom φ* (same as raw for KL/χ², whose dom φ*
+#: is unbounded); a raw critic leaves the domain within a few steps for hellinger/js/tv/vlc/
+#: reverse-chi2, and its value is then -inf by definition. output="raw" stays available.
+TRAINING_BOUND_DEFAULTS = {"fgan": {"output": "bounded"}}
+
 
 def _bound_names() -> list[str]:
     from mi_estimators.bounds import list_bounds
@@ -312,13 +319,7 @@ def estimate_mi(x, y, estimator: str = "infonce", critic: str = "separable", *,
     train_kw = {k: options.pop(k) for k in TRAIN_KEYS if k in options}
     split_seed = train_kw.pop("split_seed", None)
     split_seed = seed if split_seed is None else int(split_seed)
-    bound_kw = options
-    if estimator == "fgan":
-        # Train f-GAN as Nowozin et al. (2016) do: the critic goes through the output activation
-        # that keeps it inside dom φ* (same as raw for KL/χ², whose dom φ* is unbounded). A raw
-        # critic leaves the domain within a few steps for hellinger/js/tv/vlc/reverse-chi2, and
-        # its value is then -inf by definition. output="raw" stays available.
-        bound_kw.setdefault("output", "bounded")
+    bound_kw = {**TRAINING_BOUND_DEFAULTS.get(estimator, {}), **options}
     try:
         bound = bounds.get_bound(estimator, **bound_kw)
     except (TypeError, ValueError) as exc:
