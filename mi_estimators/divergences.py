@@ -298,30 +298,25 @@ class Tsallis(Divergence):
         a = self.alpha
         return ((a - 1.0) * t + 1.0) / a
 
-    def conj(self, t):
+    def _A_power(self, t, exponent: float, scale: float = 1.0):
+        """``scale · A(t)^exponent`` where A(t) > 0; outside: 0 for α > 1, +∞ for α < 1."""
         a = self.alpha
         A = self._A(t)
         pos = A > 0
-        value = _where_safe(pos, A, 1.0) ** (a / (a - 1.0))
+        value = scale * _where_safe(pos, A, 1.0) ** exponent
         outside = torch.zeros_like(t) if a > 1.0 else torch.full_like(t, math.inf)
         return torch.where(pos, value, outside)
 
-    def conj_grad(self, t):
+    def conj(self, t):
         a = self.alpha
-        A = self._A(t)
-        pos = A > 0
-        value = _where_safe(pos, A, 1.0) ** (1.0 / (a - 1.0))
-        outside = torch.zeros_like(t) if a > 1.0 else torch.full_like(t, math.inf)
-        return torch.where(pos, value, outside)
+        return self._A_power(t, a / (a - 1.0))
+
+    def conj_grad(self, t):
+        return self._A_power(t, 1.0 / (self.alpha - 1.0))
 
     def conj_hess(self, t):
         a = self.alpha
-        A = self._A(t)
-        pos = A > 0
-        As = _where_safe(pos, A, 1.0)
-        value = As ** ((2.0 - a) / (a - 1.0)) / a
-        outside = torch.zeros_like(t) if a > 1.0 else torch.full_like(t, math.inf)
-        return torch.where(pos, value, outside)
+        return self._A_power(t, (2.0 - a) / (a - 1.0), scale=1.0 / a)
 
     def _log_conj(self, t):
         a = self.alpha

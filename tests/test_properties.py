@@ -177,6 +177,16 @@ def _baseline(draw, B, dtype):
     return torch.tensor(np.random.default_rng(seed).standard_normal(B) * scale, dtype=dtype)
 
 
+def _extra_inputs(bound, data, S) -> dict:
+    """The inputs a bound takes besides the scores (TUBA's optional log baseline), drawn."""
+    inputs = {}
+    if "log_baseline" in bound.extra_inputs:
+        b = _baseline(data.draw, S.shape[-1], S.dtype)
+        if b is not None:
+            inputs["log_baseline"] = b
+    return inputs
+
+
 def _fgan_out_of_domain(hyper: dict, S: torch.Tensor) -> bool:
     div = get_divergence(hyper["divergence"], hyper.get("alpha"))
     off = ~torch.eye(S.shape[-1], dtype=torch.bool)
@@ -197,11 +207,7 @@ def test_bound_values_and_gradients_are_finite_for_any_finite_scores(cfg, data):
     name, hyper = cfg
     S = data.draw(score_matrices(large=_large(cfg)))
     bound = get_bound(name, **hyper)
-    inputs = {}
-    if "log_baseline" in bound.extra_inputs:
-        b = _baseline(data.draw, S.shape[-1], S.dtype)
-        if b is not None:
-            inputs["log_baseline"] = b
+    inputs = _extra_inputs(bound, data, S)
 
     Sg = S.clone().requires_grad_(True)
     value = bound.estimate(Sg, **inputs)
@@ -333,11 +339,7 @@ def test_lower_bounds_never_exceed_their_ceiling(cfg, data):
     name, hyper = cfg
     S = data.draw(score_matrices())
     bound = get_bound(name, **hyper)
-    inputs = {}
-    if "log_baseline" in bound.extra_inputs:
-        b = _baseline(data.draw, S.shape[-1], S.dtype)
-        if b is not None:
-            inputs["log_baseline"] = b
+    inputs = _extra_inputs(bound, data, S)
     ceiling = bound.info.ceiling(S.shape[-1])
     value = bound.estimate(S, **inputs).item()
     eps = torch.finfo(S.dtype).eps
