@@ -527,7 +527,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="a .npz, .csv, .tsv or .parquet file")
     p.add_argument("--x", metavar="COLS", help="columns (or NPZ array) for X")
     p.add_argument("--y", metavar="COLS", help="columns (or NPZ array) for Y")
-    p.add_argument("--estimator", "-e", default="infonce", help="estimator name (see 'mi-bench list estimators'); default infonce")
+    p.add_argument("--estimator", "-e", default="auto",
+                   help="estimator name (see 'mi-bench list estimators'); default auto (chosen by the data's shape)")
     p.add_argument("--critic", default=None, help="critic name for neural estimators (see 'mi-bench list critics')")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--option", "-o", action="append", metavar="KEY=VALUE",

@@ -4,7 +4,7 @@ r"""The public API: :func:`estimate_mi` (one call) and :class:`MIEstimator` (sci
 >>> from mi_estimators import estimate_mi
 >>> rng = np.random.default_rng(0)
 >>> x = rng.standard_normal((2000, 2)); y = x + rng.standard_normal((2000, 2))
->>> res = estimate_mi(x, y, steps=100, hidden=(32,), embed_dim=8)   # doctest: +SKIP
+>>> res = estimate_mi(x, y, "infonce", steps=100, hidden=(32,), embed_dim=8)   # doctest: +SKIP
 >>> print(res)                                                        # doctest: +SKIP
 I = 0.62 ± 0.03 nats (95% CI 0.56 to 0.68) ...
 
@@ -222,7 +222,7 @@ def _infonce_implied_mi(mi: float, batch_size: int) -> float:
 # ------------------------------------------------------------------------------------------
 # estimate_mi
 # ------------------------------------------------------------------------------------------
-def estimate_mi(x, y, estimator: str = "infonce", critic: str = "separable", *,
+def estimate_mi(x, y, estimator: str = "auto", critic: str | None = None, *,
                 n_critics: int = 1, seed: int = 0, steps: int = DEFAULT_STEPS,
                 batch_size: int = DEFAULT_BATCH_SIZE, lr: float = DEFAULT_LR,
                 hidden=(256, 256), embed_dim: int = 32, activation: str = "relu",
@@ -236,13 +236,16 @@ def estimate_mi(x, y, estimator: str = "infonce", critic: str = "separable", *,
     x, y : array-like, shape (n, d_x) and (n, d_y)
         Paired samples (numpy, lists, torch tensors, pandas). A 1-D array is one column.
     estimator : str
-        A bound name (``infonce``, ``nwj``, ``dv``, ``mine``, ``smile``, ``js``, ``fmicl``,
+        ``"auto"`` (the default: the method chosen by the data's shape, the most accurate on
+        the Beyond-Normal suite, see :mod:`mi_estimators.auto` and docs/accuracy.md), a bound
+        name (``infonce``, ``nwj``, ``dv``, ``mine``, ``smile``, ``js``, ``fmicl``,
         ... see :func:`list_estimators`) or a nonparametric name (``ksg``, ``cca``,
-        ``sklearn-mi``). φ-bounds take ``divergence=`` (and ``alpha=`` for tsallis); ``fgan``
+        ``sklearn-mi``). With ``"auto"`` the training options apply to its neural path. φ-bounds take ``divergence=`` (and ``alpha=`` for tsallis); ``fgan``
         trains with ``output="bounded"`` (the f-GAN output activation) unless ``output="raw"``
         is given.
-    critic : str
-        ``separable`` (default), ``joint``/``concat``, ``bilinear`` or ``fgaussian``.
+    critic : str or None
+        ``separable`` (the default, also for ``None``), ``joint``/``concat``, ``bilinear`` or
+        ``fgaussian``.
     n_critics, seed : int
         Train ``n_critics`` critics with seeds ``seed ... seed + n_critics - 1`` at once (one
         batched model). Member ``k`` equals ``estimate_mi(..., seed=seed + k, split_seed=seed)``.
@@ -293,6 +296,8 @@ def estimate_mi(x, y, estimator: str = "infonce", critic: str = "separable", *,
     if estimator == AUTO:   # the method is chosen by shape; training settings go to its neural path
         from mi_estimators.auto import estimate_auto
 
+        if critic is not None:
+            options["critic"] = critic
         return estimate_auto(x, y, seed=seed, n_critics=n_critics, steps=steps, batch_size=batch_size,
                              lr=lr, hidden=hidden, embed_dim=embed_dim, activation=activation,
                              device=device, standardize=standardize, heldout_fraction=heldout_fraction,
@@ -303,7 +308,7 @@ def estimate_mi(x, y, estimator: str = "infonce", critic: str = "separable", *,
 
     from mi_estimators import bounds, critics, training
 
-    critic = check_choice("critic", critic, critics.list_critics())
+    critic = check_choice("critic", "separable" if critic is None else critic, critics.list_critics())
     dtypes = {"float32": torch.float32, "float64": torch.float64}
     torch_dtype = dtypes[check_choice("dtype", dtype, dtypes)]
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
@@ -432,7 +437,7 @@ except ImportError:  # pragma: no cover - scikit-learn is a dependency
 class MIEstimator(_Base):
     """Mutual information estimator with scikit-learn conventions.
 
-    ``MIEstimator(estimator="infonce", critic="separable", ...).fit(x, y)`` trains and
+    ``MIEstimator(estimator="auto", critic=None, ...).fit(x, y)`` trains and
     evaluates exactly like :func:`estimate_mi` with the same arguments (``options``: a dict
     of extra keyword options, e.g. ``{"divergence": "js"}``), and sets ``mi_`` (nats),
     ``stderr_``, ``interval_``, ``per_critic_``, ``history_``, ``result_`` (the
@@ -440,7 +445,7 @@ class MIEstimator(_Base):
     ``get_params``/``set_params``/``clone`` work. Not a predictor: both x and y are required.
     """
 
-    def __init__(self, estimator="infonce", critic="separable", *, n_critics=1, seed=0,
+    def __init__(self, estimator="auto", critic=None, *, n_critics=1, seed=0,
                  steps=DEFAULT_STEPS, batch_size=DEFAULT_BATCH_SIZE, lr=DEFAULT_LR,
                  hidden=(256, 256), embed_dim=32, activation="relu", device="cpu",
                  standardize=True, heldout_fraction=0.2, eval_every=DEFAULT_EVAL_EVERY,

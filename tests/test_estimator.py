@@ -56,7 +56,7 @@ def test_estimate_within_quarter_nat_of_true_mi_on_gaussian_dim5(gauss5, estimat
 def test_independent_samples_interval_contains_zero():
     rng = np.random.default_rng(3)
     x, y = rng.standard_normal((3000, 3)), rng.standard_normal((3000, 3))
-    res = estimate_mi(x, y, seed=0, **FAST)
+    res = estimate_mi(x, y, "infonce", seed=0, **FAST)
     lo, hi = res.interval
     assert lo <= 0.0 <= hi, str(res)
     assert abs(res.mi) < 0.05
@@ -64,18 +64,18 @@ def test_independent_samples_interval_contains_zero():
 
 def test_same_seed_identical_result_and_ensemble_member_equals_separate_run(small):
     x, y = small
-    a = estimate_mi(x, y, seed=4, n_critics=3, dtype="float64", **TINY)
-    b = estimate_mi(x, y, seed=4, n_critics=3, dtype="float64", **TINY)
+    a = estimate_mi(x, y, "infonce", seed=4, n_critics=3, dtype="float64", **TINY)
+    b = estimate_mi(x, y, "infonce", seed=4, n_critics=3, dtype="float64", **TINY)
     assert a.mi == b.mi and np.array_equal(a.per_critic, b.per_critic)
     assert a.per_critic.shape == (3,)
     for k in range(3):
-        one = estimate_mi(x, y, seed=4 + k, split_seed=4, dtype="float64", **TINY)
+        one = estimate_mi(x, y, "infonce", seed=4 + k, split_seed=4, dtype="float64", **TINY)
         np.testing.assert_allclose(a.per_critic[k], one.mi, rtol=0, atol=1e-9)
 
 
 def test_result_fields_json_and_readable_string(small):
     x, y = small
-    res = estimate_mi(x, y, seed=0, n_critics=2, **TINY)
+    res = estimate_mi(x, y, "infonce", seed=0, n_critics=2, **TINY)
     assert isinstance(res, MIResult)
     lo, hi = res.interval
     assert lo < res.mi < hi
@@ -99,16 +99,16 @@ def test_inputs_in_any_container_give_the_same_result(small):
     import pandas as pd
 
     x, y = small
-    base = estimate_mi(x, y, seed=0, **TINY).mi
-    assert estimate_mi(torch.as_tensor(x), torch.as_tensor(y), seed=0, **TINY).mi == base
-    assert estimate_mi(pd.DataFrame(x), pd.DataFrame(y), seed=0, **TINY).mi == base
-    assert estimate_mi(x.tolist(), y.tolist(), seed=0, **TINY).mi == base
+    base = estimate_mi(x, y, "infonce", seed=0, **TINY).mi
+    assert estimate_mi(torch.as_tensor(x), torch.as_tensor(y), "infonce", seed=0, **TINY).mi == base
+    assert estimate_mi(pd.DataFrame(x), pd.DataFrame(y), "infonce", seed=0, **TINY).mi == base
+    assert estimate_mi(x.tolist(), y.tolist(), "infonce", seed=0, **TINY).mi == base
 
 
 def test_one_dimensional_arrays_are_one_column():
     x, y = CorrelatedGaussian(dim=1, mi=0.5).sample(1000, seed=0)
-    a = estimate_mi(x[:, 0], y[:, 0], seed=0, **TINY)
-    b = estimate_mi(x, y, seed=0, **TINY)
+    a = estimate_mi(x[:, 0], y[:, 0], "infonce", seed=0, **TINY)
+    b = estimate_mi(x, y, "infonce", seed=0, **TINY)
     assert a.mi == b.mi and a.config["dim_x"] == 1
 
 
@@ -124,7 +124,7 @@ def test_one_dimensional_arrays_are_one_column():
 def test_bad_input_raises_clear_value_error(small, bad, match):
     x, y = bad(*small)
     with pytest.raises(ValueError, match=match):
-        estimate_mi(x, y, **TINY)
+        estimate_mi(x, y, "infonce", **TINY)
 
 
 def test_unknown_estimator_and_critic_list_valid_names(small):
@@ -139,7 +139,7 @@ def test_cuda_without_gpu_is_a_clear_error(small):
     if torch.cuda.is_available():
         pytest.skip("a GPU is present")
     with pytest.raises(ValueError, match="no CUDA GPU"):
-        estimate_mi(*small, device="cuda", **TINY)
+        estimate_mi(*small, "infonce", device="cuda", **TINY)
 
 
 def test_divergent_training_raises_with_advice():
@@ -162,7 +162,7 @@ def test_infonce_saturation_model_is_inverted_exactly():
 def test_infonce_near_log_batch_size_ceiling_warns():
     x, y = CorrelatedGaussian(dim=4, mi=6.0).sample(1200, seed=0)
     with pytest.warns(UserWarning, match="raise batch_size"):
-        res = estimate_mi(x, y, hidden=(64,), embed_dim=16, steps=300, lr=3e-3, batch_size=16, eval_every=50)
+        res = estimate_mi(x, y, "infonce", hidden=(64,), embed_dim=16, steps=300, lr=3e-3, batch_size=16, eval_every=50)
     assert res.mi <= math.log(16) + 1e-6
     assert res.warnings
 
@@ -195,12 +195,12 @@ def test_mi_estimator_fit_sets_fitted_attributes_and_matches_estimate_mi(small):
     from sklearn.utils.validation import check_is_fitted
 
     x, y = small
-    est = MIEstimator(seed=0, **TINY)
+    est = MIEstimator("infonce", seed=0, **TINY)
     with pytest.raises(NotFittedError):
         check_is_fitted(est)
     assert est.fit(x, y) is est
     check_is_fitted(est)
-    assert est.mi_ == estimate_mi(x, y, seed=0, **TINY).mi
+    assert est.mi_ == estimate_mi(x, y, "infonce", seed=0, **TINY).mi
     assert est.stderr_ > 0 and est.history_ and est.n_features_in_ == 2
     with pytest.raises(ValueError, match="both x and y"):
         MIEstimator().fit(x)
@@ -215,3 +215,36 @@ def test_mi_estimator_passes_bound_options(small):
     assert str(est.result_).startswith("I_js = ")
     with pytest.raises(ValueError, match="invalid option.*'fmicl'.*divergnce.*Training options"):
         estimate_mi(x, y, "fmicl", divergnce="js", **TINY)
+
+
+@pytest.mark.parametrize("bad, match", [
+    (lambda x, y: (x[:-1], y), "same number of samples"),
+    (lambda x, y: (np.where(np.arange(len(x))[:, None] == 3, np.nan, x), y), "NaN"),
+    (lambda x, y: (np.c_[x, np.ones(len(x))], y), r"column\(s\) \[\d\] of x are constant"),
+])
+@pytest.mark.parametrize("dim", [1, 3])
+def test_default_auto_estimator_rejects_bad_input_clearly(bad, match, dim):
+    # estimate_mi's default is "auto": KSG in low dimension, the neural path above; both paths
+    # must refuse bad input with the same clear message as the neural estimators
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((600, dim))
+    x, y = bad(x, x + rng.standard_normal((600, dim)))
+    with pytest.raises(ValueError, match=match):
+        estimate_mi(x, y)
+
+
+def test_default_estimator_is_auto_and_passes_critic_and_warns_about_ignored_options():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((800, 1))
+    y = x + rng.standard_normal((800, 1))
+    res = estimate_mi(x, y)
+    assert res.estimator == "auto" and res.details["auto"]["method"] == "ksg"
+    with pytest.warns(RuntimeWarning, match="n_critics apply to neural estimators only"):
+        res = estimate_mi(x, y, n_critics=3)
+    assert any("n_critics" in w for w in res.warnings)
+    # above the KSG dimension the critic the user names is the one trained
+    x4 = rng.standard_normal((800, 2))
+    y4 = x4 + rng.standard_normal((800, 2))
+    res = estimate_mi(x4, y4, critic="bilinear", steps=20, eval_every=10, batch_size=64)
+    assert res.details["auto"]["method"] == "infonce" and res.config["critic"] == "bilinear"
+    assert MIEstimator().get_params()["estimator"] == "auto"
