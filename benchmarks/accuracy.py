@@ -13,6 +13,7 @@ it, seeds 0-1), odd positions the **report** half (numbers are published from it
     python benchmarks/accuracy.py split                         # print the two halves
     python benchmarks/accuracy.py run benchmarks/configs/accuracy_choose.toml --out results/accuracy_choose
     python benchmarks/accuracy.py analyze results/accuracy_report --out docs/accuracy --name report
+    python benchmarks/accuracy.py calibrate results/accuracy_calibrate --out docs/accuracy/calibration.json
 
 All values are in nats.
 """
@@ -317,6 +318,52 @@ def plot(summary, labels, path, name):
     plt.close(fig)
 
 
+def calibrate_allowance(rows, target: float = 0.95, step: float = 0.02, top: float = 0.4) -> dict:
+    """Per method auto reported: the narrowest bias allowance ``(down, up)`` (fractions of |I| on a
+    grid of ``step``) whose widened sampling interval covers the truth in >= ``target`` of ``rows``.
+
+    Uses each row's sampling interval (``auto_details.interval_sampling`` when present, else the
+    row's interval, which is the sampling one for rows written before the calibration existed).
+    Narrowest = smallest mean width; ties go to the smaller ``up`` then ``down``."""
+    import numpy as np
+
+    by = {}
+    for r in rows:
+        if r["status"] != "ok":
+            continue
+        det = json.loads(r["config"]).get("auto_details", {})
+        lo, hi = det.get("interval_sampling", (r["ci_low"], r["ci_high"]))
+        by.setdefault(det.get("reported", r["estimator"]), []).append((r["estimate"], lo, hi, r["truth"]))
+    grid = np.round(np.arange(0.0, top + step / 2, step), 6)
+    out = {}
+    for method, vals in sorted(by.items()):
+        est, lo, hi, tr = (np.array(v, dtype=float) for v in zip(*vals))
+        a = np.abs(est)
+        base = float(np.mean((lo <= tr) & (tr <= hi)))
+        best = None
+        for up in grid:
+            for down in grid:
+                cov = float(np.mean((lo - down * a <= tr) & (tr <= hi + up * a)))
+                width = float(np.mean(hi - lo + (down + up) * a))
+                if cov >= target and (best is None or width < best["mean_width"] - 1e-12):
+                    best = dict(down=float(down), up=float(up), coverage=cov, mean_width=width)
+        out[method] = dict(runs=len(vals), sampling_coverage=base,
+                           sampling_mean_width=float(np.mean(hi - lo)), **(best or {}))
+    return out
+
+
+def cmd_calibrate(args) -> int:
+    from mi_estimators.evaluation import load_runs
+
+    rows = [r for d in args.dirs for r in load_runs(d) if r["label"] == args.label]
+    res = calibrate_allowance(rows, target=args.target)
+    res["_meta"] = dict(dirs=[str(d) for d in args.dirs], label=args.label, target=args.target,
+                        tasks=len({r["task"] for r in rows}), seeds=sorted({r["seed"] for r in rows}))
+    Path(args.out).write_text(json.dumps(res, indent=2) + "\n")
+    print(json.dumps(res, indent=2))
+    return 0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -344,6 +391,12 @@ def main(argv=None) -> int:
     a.add_argument("--derive", action="append", help="add auto rows rebuilt from components: DIM[:nofloor][:copula][:std]")
     a.add_argument("--paired", default=None, help="labels to compare with --default on common (task, seed)")
     a.set_defaults(func=cmd_analyze)
+    c = sub.add_parser("calibrate", help="auto's bias allowance from choose-half rows (docs/accuracy/calibration.json)")
+    c.add_argument("dirs", nargs="+")
+    c.add_argument("--out", required=True)
+    c.add_argument("--label", default="auto")
+    c.add_argument("--target", type=float, default=0.95)
+    c.set_defaults(func=cmd_calibrate)
     args = p.parse_args(argv)
     return args.func(args)
 

@@ -44,3 +44,45 @@ def test_run_one_applies_the_copula_transform_and_runs_auto(accuracy):
             for name, opts, label in (("cca", {"transform": "copula"}, "gcmi"), ("auto", {}, "auto"))]
     assert all(r["status"] == "ok" for r in rows), [r["error"] for r in rows]
     assert '"transform":"copula"' in rows[0]["options"] and '"auto_reason"' in rows[1]["config"]
+
+
+def test_calibration_config_uses_choose_tasks_and_no_report_seed(accuracy):
+    choose, report = accuracy.split_tasks()
+    cal = accuracy.load(ROOT / "benchmarks/configs/accuracy_calibrate.toml")
+    assert cal.tasks == choose and not set(cal.seeds) & set(accuracy.REPORT_SEEDS)
+
+
+def test_shipped_bias_allowance_is_the_committed_calibration(accuracy):
+    import json
+
+    from mi_estimators.auto import BIAS_ALLOWANCE
+
+    cal = json.loads((ROOT / "docs/accuracy/calibration.json").read_text())
+    assert set(BIAS_ALLOWANCE) == {k for k in cal if not k.startswith("_")}
+    for method, (down, up) in BIAS_ALLOWANCE.items():
+        assert (down, up) == pytest.approx((cal[method]["down"], cal[method]["up"])), method
+        assert cal[method]["coverage"] >= cal["_meta"]["target"]
+    assert set(cal["_meta"]["seeds"]).isdisjoint(accuracy.REPORT_SEEDS)
+
+
+def test_calibrate_allowance_finds_the_narrowest_covering_fraction(accuracy):
+    import json
+
+    import numpy as np
+
+    # 20 runs of a lower estimate that sits 0%, 1%, ..., 19% below the truth (truth 1.0), with a
+    # sampling interval of +-0.01: covering 95% (19 of 20) needs est + 0.01 + up * est >= 1 for
+    # the 19 smallest shortfalls, i.e. up >= (0.18 - 0.01) / 0.82 = 0.207 -> 0.22 on the grid
+    rows = []
+    for i in range(20):
+        est = 1.0 - i / 100
+        rows.append(dict(status="ok", estimate=est, ci_low=est - 0.01, ci_high=est + 0.01, truth=1.0,
+                         estimator="auto", config=json.dumps({"auto_details": {"reported": "infonce"}})))
+    res = accuracy.calibrate_allowance(rows)["infonce"]
+    assert res["down"] == 0.0 and res["up"] == pytest.approx(0.22)
+    assert res["coverage"] == pytest.approx(0.95) and res["sampling_coverage"] == pytest.approx(0.10)
+    # the sampling interval kept in the details wins over the row's (already widened) interval
+    rows = [dict(r, ci_high=r["ci_high"] + 1.0, config=json.dumps({"auto_details": {
+        "reported": "infonce", "interval_sampling": [r["ci_low"], r["ci_high"]]}})) for r in rows]
+    assert accuracy.calibrate_allowance(rows)["infonce"]["up"] == pytest.approx(0.22)
+    assert np.isfinite(res["mean_width"])

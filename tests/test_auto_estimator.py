@@ -135,3 +135,26 @@ def test_low_dimension_auto_picks_k1_where_ksg_bias_shows_and_k3_where_it_does_n
     gc = gres.details["auto"]["components"]
     assert gc["ksg_k1"]["mi"] - gc["ksg_k3"]["mi"] <= KSG_BIAS_GAP
     assert gres.details["auto"]["options"]["k"] == 3 and gres.mi == gc["ksg_k3"]["mi"]
+
+
+def test_reported_interval_is_the_sampling_interval_widened_by_the_calibrated_allowance():
+    from mi_estimators.auto import BIAS_ALLOWANCE, calibrated_interval
+
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((1500, 1))
+    y = x + rng.standard_normal((1500, 1))
+    res = estimate_auto(x, y, seed=0)
+    auto = res.details["auto"]
+    lo, hi = auto["interval_sampling"]
+    down, up = BIAS_ALLOWANCE[auto["reported"]]
+    assert auto["bias_allowance"] == [down, up]
+    assert res.interval == pytest.approx((lo - down * abs(res.mi), hi + up * abs(res.mi)))
+    assert res.interval == pytest.approx(calibrated_interval(res.mi, (lo, hi), auto["reported"]))
+    assert res.interval[0] <= lo < res.mi < hi <= res.interval[1]
+    plain = estimate_auto(x, y, seed=0, interval="sampling")
+    assert plain.mi == res.mi and plain.interval == pytest.approx((lo, hi))
+    assert plain.details["auto"]["bias_allowance"] == [0.0, 0.0]
+    with pytest.raises(ValueError, match="unknown interval 'wide'.*calibrated"):
+        estimate_auto(x, y, interval="wide")
+    with pytest.raises(ValueError, match="unknown method 'knn'"):
+        calibrated_interval(0.5, (0.4, 0.6), "knn")
