@@ -14,6 +14,7 @@ it, seeds 0-1), odd positions the **report** half (numbers are published from it
     python benchmarks/accuracy.py run benchmarks/configs/accuracy_choose.toml --out results/accuracy_choose
     python benchmarks/accuracy.py analyze results/accuracy_report --out docs/accuracy --name report
     python benchmarks/accuracy.py calibrate results/accuracy_calibrate --out docs/accuracy/calibration.json
+    python benchmarks/accuracy.py timing --out docs/accuracy/timing.json   # seconds per estimate
 
 All values are in nats.
 """
@@ -258,7 +259,8 @@ def cmd_analyze(args) -> int:
         for r in rows:
             if r["label"] != args.default or r["status"] != "ok":
                 continue
-            method = json.loads(r["config"]).get("auto_details", {}).get("reported", r["estimator"])
+            cfg = json.loads(r["config"])
+            method = cfg.get("auto_details", {}).get("reported", cfg.get("auto_reported", r["estimator"]))
             by_method.setdefault(method, []).append(r)
         if by_method:
             lines += ["", f"Coverage of `{args.default}`'s 95% interval by the method it reported:", "",
@@ -331,9 +333,11 @@ def calibrate_allowance(rows, target: float = 0.95, step: float = 0.02, top: flo
     for r in rows:
         if r["status"] != "ok":
             continue
-        det = json.loads(r["config"]).get("auto_details", {})
-        lo, hi = det.get("interval_sampling", (r["ci_low"], r["ci_high"]))
-        by.setdefault(det.get("reported", r["estimator"]), []).append((r["estimate"], lo, hi, r["truth"]))
+        cfg = json.loads(r["config"])
+        det = cfg.get("auto_details", {})
+        lo, hi = det.get("interval_sampling", cfg.get("auto_interval_sampling", (r["ci_low"], r["ci_high"])))
+        method = det.get("reported", cfg.get("auto_reported", r["estimator"]))
+        by.setdefault(method, []).append((r["estimate"], lo, hi, r["truth"]))
     grid = np.round(np.arange(0.0, top + step / 2, step), 6)
     out = {}
     for method, vals in sorted(by.items()):
@@ -361,6 +365,38 @@ def cmd_calibrate(args) -> int:
                         tasks=len({r["task"] for r in rows}), seeds=sorted({r["seed"] for r in rows}))
     Path(args.out).write_text(json.dumps(res, indent=2) + "\n")
     print(json.dumps(res, indent=2))
+    return 0
+
+
+TIMING_TASKS = ("1v1-normal-0.75", "2v1-galaxy-0.5-3.0", "multinormal-sparse-5-5-2-2.0",
+                "spiral-multinormal-sparse-25-25-2-2.0", "multinormal-dense-50-50-0.5")
+
+
+def cmd_timing(args) -> int:
+    """Seconds of one default ``estimate_mi(x, y)`` (auto) on n = 5000 samples, wall and CPU."""
+    import os
+
+    import torch
+
+    from mi_estimators import estimate_mi, evaluation as ev
+
+    torch.set_num_threads(args.threads)
+    print(f"torch threads {torch.get_num_threads()}, cores visible {os.cpu_count()}, load {os.getloadavg()[0]:.1f}")
+    out = []
+    for name in args.tasks.split(","):
+        task = ev.get_task(name)
+        x, y = task.sample(args.n, seed=ev._seeds(2)[0])
+        for est in ("auto", "ksg"):
+            c0, w0 = time.process_time(), time.perf_counter()
+            res = estimate_mi(x, y, estimator=est, seed=0)
+            cpu, wall = time.process_time() - c0, time.perf_counter() - w0
+            path = res.details.get("auto", {}).get("reported", est)
+            out.append(dict(task=name, d=task.dim_x + task.dim_y, estimator=est, path=path, cpu_s=round(cpu, 2),
+                            wall_s=round(wall, 2), mi=round(res.mi, 4), truth=round(float(task.mi), 4)))
+            print(f"{name:45s} d={out[-1]['d']:3d} {est:5s} ({path:7s}) wall {wall:6.2f} s  cpu {cpu:6.2f} s  "
+                  f"I = {res.mi:.3f} (truth {task.mi:.3f}) nats", flush=True)
+    meta = dict(threads=args.threads, n=args.n, load_before=os.getloadavg()[0])
+    Path(args.out).write_text(json.dumps(dict(meta=meta, runs=out), indent=1) + "\n")
     return 0
 
 
@@ -397,6 +433,12 @@ def main(argv=None) -> int:
     c.add_argument("--label", default="auto")
     c.add_argument("--target", type=float, default=0.95)
     c.set_defaults(func=cmd_calibrate)
+    t = sub.add_parser("timing", help="seconds per default estimate (auto) vs KSG, n = 5000")
+    t.add_argument("--out", required=True)
+    t.add_argument("--threads", type=int, default=2)
+    t.add_argument("--n", type=int, default=5000)
+    t.add_argument("--tasks", default=",".join(TIMING_TASKS))
+    t.set_defaults(func=cmd_timing)
     args = p.parse_args(argv)
     return args.func(args)
 

@@ -267,7 +267,8 @@ def estimate_auto(x, y, *, seed: int = 0, **options):
         interval = calibrated_interval(mi, sampling_interval, chosen)
     config = dict(res.config)
     config.update(estimator="auto", auto_method=name, auto_options=dict(opts, transform=transform, floor=floor),
-                  auto_reason=reason, seed=seed, interval=interval_kind)
+                  auto_reason=reason, auto_reported=chosen, auto_interval_sampling=list(sampling_interval),
+                  seed=seed, interval=interval_kind)
     details = dict(res.details)
     details["auto"] = dict(method=name, reported=chosen, options=dict(opts, transform=transform, floor=floor),
                            reason=reason, components=components, interval_sampling=list(sampling_interval),

@@ -625,7 +625,8 @@ def check_estimator_options(name: str, options: Mapping) -> None:
         valid = ({p for p, v in params.items() if v.kind is v.KEYWORD_ONLY or p == "critic"}
                  | set(api.CRITIC_KEYS) | set(api.TRAIN_KEYS) | hyper) - {"seed", "progress"}
         if name == "auto":
-            valid |= {"force", "neural_transform"}
+            valid |= {"force", "neural_transform", "interval"}
+    valid |= {"transform"}   # estimate_mi's copula transform, for every estimator
     unknown = sorted(set(options) - valid)
     if unknown:
         raise ValueError(

@@ -86,3 +86,13 @@ def test_calibrate_allowance_finds_the_narrowest_covering_fraction(accuracy):
         "reported": "infonce", "interval_sampling": [r["ci_low"], r["ci_high"]]}})) for r in rows]
     assert accuracy.calibrate_allowance(rows)["infonce"]["up"] == pytest.approx(0.22)
     assert np.isfinite(res["mean_width"])
+
+
+@pytest.mark.parametrize("name", ["accuracy_full", "accuracy_report", "accuracy_choose", "accuracy_calibrate"])
+def test_accuracy_configs_are_valid_plain_mi_bench_configs(name):
+    # issue 10 asks for the table to run through `mi-bench run` with a committed config:
+    # every option (copula transform, auto's options) must pass mi-bench's own validation
+    from mi_estimators.evaluation import load_config
+
+    cfg = load_config(ROOT / "benchmarks" / "configs" / f"{name}.toml")
+    assert cfg.jobs() and all(j.n == 5000 for j in cfg.jobs())
