@@ -45,6 +45,7 @@ def main(argv=None) -> int:
     p.add_argument("--joint-member-steps", type=int, default=48)
     p.add_argument("--unfused", action="store_true", help="also time torch.optim.Adam's default (unfused) path")
     p.add_argument("--fit", action="store_true", help="also time fit_critic end to end (separable, K=1 and 16)")
+    p.add_argument("--no-ceiling", action="store_true", help="skip the matmul-throughput ceiling measurement")
     args = p.parse_args(argv)
 
     print("# K-critic ensemble vs K sequential single runs: InfoNCE, dim 20, MI 4 nats, batch 128 (ms)")
@@ -84,7 +85,43 @@ def main(argv=None) -> int:
         if ("unfused", 1) in comb and ("unfused", 16) in comb:
             print(f"\nK=16 ensemble vs 16 sequential single runs with the unfused Adam: "
                   f"{16 * comb[('unfused', 1)]['median'] / comb[('default', 16)]['median']:.2f}x")
+    if not args.no_ceiling:
+        matmul_ceiling()
     return 0
+
+
+def matmul_ceiling(k: int = 16, batch: int = H.BATCH, width: int = 256, reps: int = 200) -> dict:
+    """The arithmetic ceiling of batching on this core: GFLOP/s of the hidden layer's matmul
+    (batch x width @ width x width) done once vs as one K-batched ``bmm``. If the single
+    product already runs near the batched rate, K critics cost ~K times one whatever the
+    batching, and the ensemble speed-up is bounded by the step's non-matmul share."""
+    import time
+
+    import torch
+
+    H.single_thread()
+    a1, b1 = torch.randn(batch, width), torch.randn(width, width)
+    ak, bk = torch.randn(k, batch, width), torch.randn(k, width, width)
+
+    def rate(fn, flops):
+        for _ in range(10):
+            fn()
+        best = float("inf")
+        for _ in range(5):
+            t0 = time.perf_counter()
+            for _ in range(reps):
+                fn()
+            best = min(best, (time.perf_counter() - t0) / reps)
+        return flops / best / 1e9
+
+    flop = 2 * batch * width * width
+    single = rate(lambda: a1 @ b1, flop)
+    batched = rate(lambda: torch.bmm(ak, bk), k * flop)
+    print(f"\n## Arithmetic ceiling (one thread): {batch}x{width} @ {width}x{width} matmul "
+          f"{single:.0f} GFLOP/s once, {batched:.0f} GFLOP/s as a K={k} bmm: batching the matmuls "
+          f"gains at most {batched / single:.2f}x; an ensemble gains beyond that only the step's "
+          f"non-matmul overhead.")
+    return dict(single_gflops=single, batched_gflops=batched)
 
 
 if __name__ == "__main__":
