@@ -361,6 +361,13 @@ def _cmd_estimate(args) -> int:
             line += f"; interval [{out['interval'][0]:.4f}, {out['interval'][1]:.4f}]"
         line += ")"
     print(line)
+    auto = (result.details or {}).get("auto")
+    if auto:   # say which method answered, and what the interval includes
+        print(f"method: {auto['reason']}")
+        lo, hi = auto.get("interval_sampling", (None, None))
+        if any(auto.get("bias_allowance", (0.0, 0.0))) and lo is not None:
+            print(f"95% interval = sampling interval [{lo:.4f}, {hi:.4f}] widened by the calibrated bias "
+                  f"allowance of the reported method ({auto['reported']}; docs/accuracy.md)")
     return 0
 
 

@@ -197,3 +197,13 @@ def test_list_does_not_call_summed_per_feature_mi_a_joint_kl_mi():
     rows = {r["name"]: r for r in _describe_estimators()}
     assert rows["ksg"]["target"] == "kl"
     assert "not joint" in rows["sklearn-mi"]["target"]
+
+
+def test_estimate_defaults_to_auto_and_says_which_method_answered(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((800, 1))
+    np.savez(tmp_path / "d.npz", x=x, y=x + rng.standard_normal((800, 1)))
+    code, out, _ = run(capsys, "estimate", str(tmp_path / "d.npz"))
+    assert code == 0 and "I(X; Y) = " in out and "nats" in out
+    assert "method: d_x + d_y = 2 <= 3: KSG" in out
+    assert "widened by the calibrated bias allowance of the reported method (ksg" in out
