@@ -15,6 +15,7 @@ it, seeds 0-1), odd positions the **report** half (numbers are published from it
     python benchmarks/accuracy.py analyze results/accuracy_report --out docs/accuracy --name report
     python benchmarks/accuracy.py calibrate results/accuracy_calibrate --out docs/accuracy/calibration.json
     python benchmarks/accuracy.py timing --out docs/accuracy/timing.json   # seconds per estimate
+    python benchmarks/accuracy.py sweep-neural --out results/neural_sweep.json --table docs/accuracy/choose_neural_sweep.md
 
 All values are in nats.
 """
@@ -368,6 +369,85 @@ def cmd_calibrate(args) -> int:
     return 0
 
 
+#: Neural-path settings compared on the choose half (InfoNCE on standardised inputs, the
+#: Gaussian-copula floor applied afterwards from the choose run's gcmi rows); "base" is the
+#: package default (separable 256-256, 32-d embedding, batch 128, lr 5e-4, <= 2000 steps).
+NEURAL_SWEEP = {
+    "base": {},
+    "eval500": dict(eval_batch_size=500),
+    "lr1e-3": dict(lr=1e-3),
+    "steps4000": dict(steps=4000, patience=10),
+    "h512": dict(hidden=(512, 512)),
+    "bs256": dict(batch_size=256),
+    "h128": dict(hidden=(128, 128)),
+    "h64": dict(hidden=(64, 64)),
+    "wd1e-3": dict(weight_decay=1e-3),
+    "bs64": dict(batch_size=64),
+    "emb64": dict(embed_dim=64),
+    "h128x3": dict(hidden=(128, 128, 128)),
+    "h256x3": dict(hidden=(256, 256, 256)),
+    "h128x4": dict(hidden=(128, 128, 128, 128)),
+    "h64x3": dict(hidden=(64, 64, 64)),
+}
+
+
+def cmd_sweep_neural(args) -> int:
+    """Run NEURAL_SWEEP settings on the choose tasks with d > 3 (resumable JSON), then tabulate
+    mean |error| after the floor and the paired difference to ``base`` (nats)."""
+    import numpy as np
+
+    import torch
+
+    from mi_estimators import estimate_mi, evaluation as ev
+
+    torch.set_num_threads(1)
+    choose, _ = split_tasks()
+    gc = {(r["task"], r["seed"]): r for r in ev.load_runs(args.gcmi) if r["label"] == "gcmi" and r["status"] == "ok"}
+    tasks = [t for t in choose if ev.get_task(t).dim_x + ev.get_task(t).dim_y > 3]
+    seeds = [int(v) for v in args.seeds.split(",")]
+    path = Path(args.out)
+    res = json.loads(path.read_text()) if path.exists() else {}
+    names = args.only.split(",") if args.only else list(NEURAL_SWEEP)
+    for name in names:
+        for t in tasks:
+            for seed in seeds:
+                key = f"{name}|{t}|{seed}"
+                if key in res:
+                    continue
+                task = ev.get_task(t)
+                data_seed, model_seed = ev._seeds(seed)
+                x, y = task.sample(5000, seed=data_seed)
+                c0 = time.process_time()
+                r = estimate_mi(x, y, "infonce", seed=model_seed, **NEURAL_SWEEP[name])
+                g = gc[(t, seed)]
+                floor = g["estimate"] > r.mi + math.sqrt(r.stderr ** 2 + g["stderr"] ** 2)
+                res[key] = dict(mi=r.mi, se=r.stderr, floored=g["estimate"] if floor else r.mi,
+                                truth=float(task.mi), cpu=time.process_time() - c0)
+                path.write_text(json.dumps(res, indent=0) + "\n")
+    err = lambda n: {tuple(k.split("|")[1:]): abs(v["floored"] - v["truth"]) for k, v in res.items()
+                     if k.split("|")[0] == n}
+    base = err("base")
+    lines = ["| setting | options | runs | mean abs error after floor (nats) | paired diff vs base | CPU s/run |",
+             "|---|---|---|---|---|---|"]
+    for name in NEURAL_SWEEP:
+        e = err(name)
+        common = sorted(set(e) & set(base))
+        if not common:
+            continue
+        d = np.array([e[c] - base[c] for c in common])
+        se = d.std(ddof=1) / math.sqrt(len(d)) if len(d) > 1 else math.nan
+        cpu = np.mean([v["cpu"] for k, v in res.items() if k.split("|")[0] == name])
+        lines.append(f"| {name} | `{NEURAL_SWEEP[name] or 'defaults'}` | {len(common)} | "
+                     f"{np.mean([e[c] for c in common]):.4f} | {d.mean():+.4f} ± {se:.4f} | {cpu:.2f} |")
+    print("\n".join(lines))
+    if args.table:
+        Path(args.table).write_text("Choose half, tasks with d_x + d_y > 3, seeds " + args.seeds + ", n = 5000. "
+                                    "InfoNCE on standardised inputs, floored by the Gaussian-copula value; "
+                                    "paired difference ± its standard error over (task, seed).\n\n"
+                                    + "\n".join(lines) + "\n")
+    return 0
+
+
 TIMING_TASKS = ("1v1-normal-0.75", "2v1-galaxy-0.5-3.0", "multinormal-sparse-5-5-2-2.0",
                 "spiral-multinormal-sparse-25-25-2-2.0", "multinormal-dense-50-50-0.5")
 
@@ -433,6 +513,13 @@ def main(argv=None) -> int:
     c.add_argument("--label", default="auto")
     c.add_argument("--target", type=float, default=0.95)
     c.set_defaults(func=cmd_calibrate)
+    w = sub.add_parser("sweep-neural", help="compare neural-path settings on the choose half (NEURAL_SWEEP)")
+    w.add_argument("--out", required=True, help="resumable JSON of per-run results")
+    w.add_argument("--gcmi", default="results/accuracy_choose", help="choose-run folder with the gcmi rows")
+    w.add_argument("--seeds", default="0,1")
+    w.add_argument("--only", default=None)
+    w.add_argument("--table", default=None, help="write the Markdown table here")
+    w.set_defaults(func=cmd_sweep_neural)
     t = sub.add_parser("timing", help="seconds per default estimate (auto) vs KSG, n = 5000")
     t.add_argument("--out", required=True)
     t.add_argument("--threads", type=int, default=2)

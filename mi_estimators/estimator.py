@@ -34,6 +34,8 @@ AUTO = "auto"
 
 # defaults recorded in every config (see docs/api.md for the measurement behind them)
 DEFAULT_STEPS = 2000
+#: Hidden layers of a named bound's critic when ``hidden=None`` (auto's neural path has its own).
+DEFAULT_HIDDEN = (256, 256)
 DEFAULT_BATCH_SIZE = 128
 DEFAULT_LR = 5e-4
 DEFAULT_EVAL_EVERY = 50
@@ -225,7 +227,7 @@ def _infonce_implied_mi(mi: float, batch_size: int) -> float:
 def estimate_mi(x, y, estimator: str = "auto", critic: str | None = None, *,
                 n_critics: int = 1, seed: int = 0, steps: int = DEFAULT_STEPS,
                 batch_size: int = DEFAULT_BATCH_SIZE, lr: float = DEFAULT_LR,
-                hidden=(256, 256), embed_dim: int = 32, activation: str = "relu",
+                hidden=None, embed_dim: int = 32, activation: str = "relu",
                 device: str = "cpu", standardize: bool = True, heldout_fraction: float = 0.2,
                 eval_every: int = DEFAULT_EVAL_EVERY, patience: int | None = DEFAULT_PATIENCE,
                 dtype: str = "float32", progress: bool = False, **options) -> MIResult:
@@ -254,7 +256,10 @@ def estimate_mi(x, y, estimator: str = "auto", critic: str | None = None, *,
         held-out split every ``eval_every`` steps; stop a member after ``patience``
         evaluations without improvement (``None``: never) and keep its best weights.
     hidden, embed_dim, activation
-        Critic size. Critic-specific options: ``cosine``, ``temperature``, ``chunk_size``, ``sigma``.
+        Critic size. ``hidden=None`` means :data:`DEFAULT_HIDDEN` (two layers of 256) for a
+        named bound, and ``auto``'s own choice (:data:`mi_estimators.auto.NEURAL_HIDDEN`,
+        three layers of 128) under ``"auto"``. Critic-specific options: ``cosine``,
+        ``temperature``, ``chunk_size``, ``sigma``.
     device : ``"cpu"``, ``"cuda"`` or ``"auto"``.
     standardize : bool
         z-score each column with the training split's mean and sd (recorded in the
@@ -314,8 +319,10 @@ def estimate_mi(x, y, estimator: str = "auto", critic: str | None = None, *,
 
         if critic is not None:
             options["critic"] = critic
+        if hidden is not None:
+            options["hidden"] = hidden
         return estimate_auto(x, y, seed=seed, n_critics=n_critics, steps=steps, batch_size=batch_size,
-                             lr=lr, hidden=hidden, embed_dim=embed_dim, activation=activation,
+                             lr=lr, embed_dim=embed_dim, activation=activation,
                              device=device, standardize=standardize, heldout_fraction=heldout_fraction,
                              eval_every=eval_every, patience=patience, dtype=dtype, progress=progress,
                              **options)
@@ -369,6 +376,7 @@ def estimate_mi(x, y, estimator: str = "auto", critic: str | None = None, *,
         xt, xh = _standardize(xt, [xh], "x")
         yt, yh = _standardize(yt, [yh], "y")
 
+    hidden = DEFAULT_HIDDEN if hidden is None else hidden
     crit = critics.make_critic(critic, x.shape[1], y.shape[1], hidden=hidden, embed_dim=embed_dim,
                                n_critics=n_critics, activation=activation, seed=seed,
                                dtype=torch_dtype, **critic_kw)
@@ -463,7 +471,7 @@ class MIEstimator(_Base):
 
     def __init__(self, estimator="auto", critic=None, *, n_critics=1, seed=0,
                  steps=DEFAULT_STEPS, batch_size=DEFAULT_BATCH_SIZE, lr=DEFAULT_LR,
-                 hidden=(256, 256), embed_dim=32, activation="relu", device="cpu",
+                 hidden=None, embed_dim=32, activation="relu", device="cpu",
                  standardize=True, heldout_fraction=0.2, eval_every=DEFAULT_EVAL_EVERY,
                  patience=DEFAULT_PATIENCE, dtype="float32", progress=False, options=None):
         self.estimator = estimator

@@ -158,3 +158,20 @@ def test_reported_interval_is_the_sampling_interval_widened_by_the_calibrated_al
         estimate_auto(x, y, interval="wide")
     with pytest.raises(ValueError, match="unknown method 'knn'"):
         calibrated_interval(0.5, (0.4, 0.6), "knn")
+
+
+def test_neural_path_uses_its_chosen_critic_size_unless_the_user_names_one():
+    from mi_estimators import estimate_mi
+    from mi_estimators.auto import NEURAL_HIDDEN
+    from mi_estimators.estimator import DEFAULT_HIDDEN
+
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((700, 2))
+    y = x + rng.standard_normal((700, 2))
+    fast = dict(steps=4, eval_every=2, batch_size=64)
+    res = estimate_mi(x, y, **fast)
+    assert res.details["auto"]["method"] == "infonce" and NEURAL_HIDDEN == (128, 128, 128)
+    assert tuple(res.config["hidden"]) == NEURAL_HIDDEN
+    assert tuple(estimate_mi(x, y, hidden=(16,), **fast).config["hidden"]) == (16,)
+    # a named bound keeps the package default
+    assert tuple(estimate_mi(x, y, "infonce", **fast).config["hidden"]) == DEFAULT_HIDDEN == (256, 256)
