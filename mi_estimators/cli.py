@@ -24,9 +24,9 @@ __all__ = ["main", "build_parser", "DEMO_CONFIG", "parse_columns", "read_table"]
 DEMO_CONFIG = {
     "name": "demo",
     "description": "Small default benchmark: Gaussian and cubic-transformed Gaussian tasks, "
-    "three neural bounds and two non-parametric references, 2 seeds.",
+    "the auto default, three neural bounds and two non-parametric references, 2 seeds.",
     "tasks": ["gaussian:dim=5,mi=1", "gaussian:dim=5,mi=3", "cubic-gaussian:dim=5,mi=3"],
-    "estimators": ["infonce", "nwj", "smile", "ksg", "cca"],
+    "estimators": ["auto", "infonce", "nwj", "smile", "ksg", "cca"],
     "seeds": [0, 1],
     "n": [4096],
 }
