@@ -220,8 +220,13 @@ def cmd_analyze(args) -> int:
             s = cell.get((t, lab))
             cells.append("not run" if s is None else f"{s['mean']:.3f} ({s['abs_error']:.3f}, {s['seed_sd']:.3f})")
         lines.append(f"| {t} | {c0['dim']} | {c0['truth']:.3f} | " + " | ".join(cells) + " |")
-    lines += ["", "| estimator | tasks | mean abs error (nats) | median abs error | mean seconds | 95% CI coverage |",
-              "|---|---|---|---|---|---|"]
+    from mi_estimators.estimator import UNSTABLE_STDERR
+
+    stable_cell = {(x["task"], x["label"]): x for x in summarise(
+        [r for r in rows if r["status"] == "ok" and not r["stderr"] > UNSTABLE_STDERR])}
+    lines += ["", "| estimator | tasks | mean abs error (nats) | median abs error | mean seconds | 95% CI coverage "
+              f"| runs with stderr > {UNSTABLE_STDERR} (warned) | mean abs error without them |",
+              "|---|---|---|---|---|---|---|---|"]
     import numpy as np
 
     agg = {}
@@ -231,12 +236,18 @@ def cmd_analyze(args) -> int:
         cov_rows = [r for r in rows if r["label"] == lab and r["status"] == "ok"
                     and math.isfinite(r["ci_low"]) and math.isfinite(r["ci_high"])]
         cov = np.mean([r["ci_low"] <= r["truth"] <= r["ci_high"] for r in cov_rows]) if cov_rows else math.nan
+        unstable = sum(1 for r in rows if r["label"] == lab and r["status"] == "ok" and r["stderr"] > UNSTABLE_STDERR)
+        stable = [v["abs_error"] for (t_, l_), v in stable_cell.items() if l_ == lab]
         agg[lab] = dict(tasks=len(ss), mean_abs_error=float(errs.mean()), median_abs_error=float(np.median(errs)),
                         seconds=float(np.mean([s["seconds"] for s in ss])), coverage=float(cov),
-                        coverage_runs=len(cov_rows))
+                        coverage_runs=len(cov_rows), unstable_runs=unstable,
+                        mean_abs_error_stable=float(np.mean(stable)) if stable else math.nan,
+                        stable_tasks=len(stable))
         a = agg[lab]
-        lines.append(f"| {lab} | {a['tasks']} | {a['mean_abs_error']:.4f} | {a['median_abs_error']:.4f} | "
-                     f"{a['seconds']:.1f} | {a['coverage']:.2f} ({a['coverage_runs']} runs) |")
+        big = lambda v: f"{v:.4f}" if abs(v) < 1e3 else f"{v:.2g}"
+        lines.append(f"| {lab} | {a['tasks']} | {big(a['mean_abs_error'])} | {a['median_abs_error']:.4f} | "
+                     f"{a['seconds']:.1f} | {a['coverage']:.2f} ({a['coverage_runs']} runs) | {unstable} | "
+                     f"{big(a['mean_abs_error_stable'])} ({a['stable_tasks']} tasks) |")
     if args.default and args.baselines:
         base = args.baselines.split(",")
         res = wins(summary, args.default, base)
@@ -296,26 +307,52 @@ def cmd_analyze(args) -> int:
 
 
 def plot(summary, labels, path, name):
+    """Mean estimate vs truth: one panel for up to 6 labels, else one small panel per label.
+    The y range is the truth's range plus a margin; estimates outside it (exploding bounds on
+    heavy tails) are drawn as triangles on the border and counted in the panel title."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.5, 5.5), dpi=110)
+    top = max(s["truth"] for s in summary)
+    lo_lim, hi_lim = -0.5, top * 1.25 + 0.2
     markers = "osD^v<>phx+*"
-    hi = max(max(s["truth"], s["mean"]) for s in summary) * 1.08
-    ax.plot([0, hi], [0, hi], color="0.5", lw=1, ls="--", label="truth")
+    grid = len(labels) > 6
+    ncols = 5 if grid else 1
+    nrows = math.ceil(len(labels) / ncols) if grid else 1
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.0 * ncols + 0.5, 2.8 * nrows + 0.5) if grid else (6.5, 5.5),
+                             dpi=110, squeeze=False, sharex=True, sharey=True)
+    flat = list(axes.flat)
     for i, lab in enumerate(labels):
+        ax = flat[i] if grid else flat[0]
         ss = [s for s in summary if s["label"] == lab]
-        ax.errorbar([s["truth"] for s in ss], [s["mean"] for s in ss],
-                    yerr=[0 if math.isnan(s["seed_sd"]) else s["seed_sd"] for s in ss],
+        inside = [s for s in ss if lo_lim <= s["mean"] <= hi_lim]
+        out = [s for s in ss if not lo_lim <= s["mean"] <= hi_lim]
+        ax.plot([0, hi_lim], [0, hi_lim], color="0.5", lw=1, ls="--")
+        ax.errorbar([s["truth"] for s in inside], [s["mean"] for s in inside],
+                    yerr=[0 if math.isnan(s["seed_sd"]) else s["seed_sd"] for s in inside],
                     fmt=markers[i % len(markers)], ms=4, alpha=0.75, label=lab, capsize=2)
-    ax.set_xlabel("true MI (nats)")
-    ax.set_ylabel("mean estimate over seeds (nats), bar = seed sd")
-    ax.set_title(f"Beyond-Normal suite, {name} half, n = 5000")
-    ax.set_xlim(0, hi)
-    ax.set_ylim(min(0, min(s["mean"] for s in summary)) - 0.05, hi)
-    ax.legend(fontsize=8)
+        for s_ in out:
+            up = s_["mean"] > hi_lim
+            ax.plot(s_["truth"], hi_lim if up else lo_lim, marker="^" if up else "v", color="crimson", ms=6,
+                    clip_on=False)
+        if grid:
+            ax.set_title(lab + (f" ({len(out)} off-scale)" if out else ""), fontsize=9)
+    for ax in flat[len(labels):] if grid else []:
+        ax.axis("off")
+    for ax in flat[:len(labels)] if grid else flat[:1]:
+        ax.set_xlim(0, hi_lim)
+        ax.set_ylim(lo_lim, hi_lim)
+    if grid:
+        fig.supxlabel("true MI (nats)")
+        fig.supylabel("mean estimate over seeds (nats)")
+        fig.suptitle(f"Beyond-Normal suite ({name}), n = 5000; dashed: truth; red: off-scale estimates")
+    else:
+        flat[0].set_xlabel("true MI (nats)")
+        flat[0].set_ylabel("mean estimate over seeds (nats), bar = seed sd")
+        flat[0].set_title(f"Beyond-Normal suite ({name}), n = 5000")
+        flat[0].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
