@@ -48,6 +48,9 @@ __all__ = ["copula_normalize", "choose_estimator", "estimate_auto", "KSG_MAX_DIM
 #: KSG is used when d_x + d_y is at most this (chosen on the "choose" half, docs/accuracy.md).
 KSG_MAX_DIM = 3
 
+#: Fewest pairs auto's KSG path accepts: 10 standard-error blocks of more than k = 3 points.
+KSG_MIN_SAMPLES = 40
+
 #: KSG(k=1) - KSG(k=3) above this (nats) selects k = 1: the fall with k is KSG's bias showing
 #: (chosen on the choose half: 0 and 0.01 tie at 0.035 nats mean |error|, 0.03 gives 0.038).
 KSG_BIAS_GAP = 0.01
@@ -213,6 +216,12 @@ def estimate_auto(x, y, *, seed: int = 0, **options):
     components = {}
 
     if name == "ksg":
+        if x.shape[0] < KSG_MIN_SAMPLES:
+            raise ValueError(
+                f"too few samples: n = {x.shape[0]}; estimator 'auto' uses KSG here (d_x + d_y <= {KSG_MAX_DIM}) "
+                f"and needs at least {KSG_MIN_SAMPLES} pairs (k = 3 neighbours and a 10-block standard error); "
+                "collect more samples, or pass estimator='ksg' with smaller k / stderr='pointwise'"
+            )
         if opts.get("k") == "adaptive":
             res3 = estimate_mi(xc, yc, estimator="ksg", seed=seed, k=3)
             res1 = estimate_mi(xc, yc, estimator="ksg", seed=seed, k=1)

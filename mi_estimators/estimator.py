@@ -119,7 +119,22 @@ def check_xy(x, y) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(
             f"x and y must have the same number of samples (rows, paired): got {x.shape[0]} and {y.shape[0]}"
         )
-    return x, y
+    return _rescale_extreme(x), _rescale_extreme(y)
+
+
+def _rescale_extreme(a: np.ndarray) -> np.ndarray:
+    """Columns whose magnitude would overflow (or underflow) a square in float64 (max |a| above
+    1e100 or below 1e-100) are multiplied by a power of two that brings it near 1: exact in
+    floating point, and MI is invariant under a per-column scale, so no estimate changes —
+    but means, variances and distances no longer overflow into inf/0 (a silent 0-nat answer)."""
+    m = np.max(np.abs(a), axis=0) if a.size else np.zeros(a.shape[1])
+    bad = (m > 1e100) | ((m < 1e-100) & (m > 0))
+    if not bad.any():
+        return a
+    a = a.copy()
+    exps = np.floor(np.log2(m[bad])).astype(int)
+    a[:, bad] = np.ldexp(a[:, bad], -exps)
+    return a
 
 
 def _standardize(train: np.ndarray, others: list[np.ndarray], name: str):

@@ -266,3 +266,24 @@ def test_estimate_dominated_by_a_few_heavy_tailed_samples_warns_with_what_to_do(
     calm = estimate_mi(x, y, "nwj", transform="copula", **small)
     assert calm.stderr < UNSTABLE_STDERR and not any("dominate" in w for w in calm.warnings)
     assert abs(calm.mi - 0.432) < 0.3, calm.mi
+
+
+@pytest.mark.parametrize("scale", [1e200, 1e-200, 1e300])
+@pytest.mark.parametrize("name", ["auto", "ksg", "cca"])
+def test_extreme_magnitudes_are_rescaled_exactly_not_overflowed_into_a_silent_zero(scale, name):
+    # squares of 1e200 overflow and of 1e-200 underflow in float64; before, KSG standardised such
+    # a column to all zeros and reported ~1e-16 nats. A power-of-two rescale is exact, so the
+    # estimate must be the very same number as at scale 1.
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((500, 1))
+    y = x + rng.standard_normal((500, 1))
+    assert estimate_mi(scale * x, y, name).mi == estimate_mi(x, y, name).mi
+
+
+def test_auto_refuses_too_few_samples_for_ksg_with_a_message_about_n_not_k():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((39, 1))
+    with pytest.raises(ValueError, match=r"too few samples: n = 39.*at least 40 pairs"):
+        estimate_mi(x, x + rng.standard_normal((39, 1)))
+    x40 = rng.standard_normal((40, 1))
+    assert np.isfinite(estimate_mi(x40, x40 + rng.standard_normal((40, 1))).mi)
