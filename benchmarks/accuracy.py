@@ -61,12 +61,17 @@ def run_one(job) -> dict:
         x, y = task.sample(int(job.n), seed=data_seed)
         options = job.options_dict
         options.setdefault("seed", model_seed)
-        if job.estimator == "auto":
-            result = auto.estimate_auto(x, y, **options)
-        else:
-            if options.pop("transform", None) == "copula":
-                x, y = auto.copula_normalize(x), auto.copula_normalize(y)
-            result = mi_estimators.estimate_mi(x, y, estimator=job.estimator, **options)
+        import warnings
+
+        with warnings.catch_warnings(record=True) as caught:  # kept in the row, as mi-bench run does
+            warnings.simplefilter("always")
+            if job.estimator == "auto":
+                result = auto.estimate_auto(x, y, **options)
+            else:
+                if options.pop("transform", None) == "copula":
+                    x, y = auto.copula_normalize(x), auto.copula_normalize(y)
+                result = mi_estimators.estimate_mi(x, y, estimator=job.estimator, **options)
+        row["warnings"] = " | ".join(dict.fromkeys(str(w.message) for w in caught))
         config = dict(result.config)
         if "auto" in (result.details or {}):
             config["auto_details"] = result.details["auto"]
