@@ -502,6 +502,8 @@ def cmd_export(args) -> int:
     from mi_estimators.evaluation import load_runs
 
     rows = [r for d in args.dirs for r in load_runs(d)]
+    if args.seeds:
+        rows = [r for r in rows if r["seed"] in {int(v) for v in args.seeds.split(",")}]
     with open(args.out, "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(EXPORT_COLUMNS))
         w.writeheader()
@@ -592,6 +594,7 @@ def main(argv=None) -> int:
     e = sub.add_parser("export", help="slim per-run CSV of results folders (committed next to the tables)")
     e.add_argument("dirs", nargs="+")
     e.add_argument("--out", required=True)
+    e.add_argument("--seeds", default=None, help="comma list of seeds to keep")
     e.set_defaults(func=cmd_export)
     t = sub.add_parser("timing", help="seconds per default estimate (auto) vs KSG, n = 5000")
     t.add_argument("--out", required=True)

@@ -145,3 +145,23 @@ def test_committed_calibration_rows_reproduce_the_shipped_allowance(accuracy):
         assert (got[method]["down"], got[method]["up"]) == pytest.approx((cal[method]["down"], cal[method]["up"]))
     choose, _ = accuracy.split_tasks()
     assert {r["task"] for r in rows} == set(choose)
+
+
+def test_committed_full_table_rows_reproduce_its_aggregate():
+    import json
+
+    import numpy as np
+
+    import synthetic
+
+    agg = json.loads((ROOT / "docs/accuracy/full_aggregate.json").read_text())
+    rows = _export_rows("full")
+    assert {r["task"] for r in rows} == set(synthetic.list_tasks("beyond-normal"))
+    labels = {k for k in agg if not k.startswith("_")}
+    assert {r["label"] for r in rows} == labels and len(labels) == 17
+    for label in ("auto", "infonce", "ksg", "cca", "bn-infonce-concat"):
+        by_task = {}
+        for r in rows:
+            if r["label"] == label and r["status"] == "ok":
+                by_task.setdefault(r["task"], []).append(abs(r["estimate"] - r["truth"]))
+        assert np.mean([np.mean(v) for v in by_task.values()]) == pytest.approx(agg[label]["mean_abs_error"], abs=1e-9)
