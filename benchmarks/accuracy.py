@@ -16,6 +16,7 @@ it, seeds 0-1), odd positions the **report** half (numbers are published from it
     python benchmarks/accuracy.py calibrate results/accuracy_calibrate --out docs/accuracy/calibration.json
     python benchmarks/accuracy.py timing --out docs/accuracy/timing.json   # seconds per estimate
     python benchmarks/accuracy.py sweep-neural --out results/neural_sweep.json --table docs/accuracy/choose_neural_sweep.md
+    python benchmarks/accuracy.py sweep-ksg --table docs/accuracy/choose_ksg_k.md
 
 All values are in nats.
 """
@@ -519,6 +520,50 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_sweep_ksg(args) -> int:
+    """KSG's k on the choose tasks with d_x + d_y <= 3: mean |error| per k and for auto's
+    adaptive rule (k = 1 if KSG(1) - KSG(3) > gap, else 3), over the given seeds (nats)."""
+    import numpy as np
+
+    from mi_estimators import estimate_mi, evaluation as ev
+
+    choose, _ = split_tasks()
+    ks = sorted({1, 3, *(int(v) for v in args.ks.split(","))})
+    gaps = [float(v) for v in args.gaps.split(",")]
+    err = {}   # (task, k) -> list of signed errors, per seed
+    for t in choose:
+        task = ev.get_task(t)
+        if task.dim_x + task.dim_y > 3:
+            continue
+        for seed in (int(v) for v in args.seeds.split(",")):
+            data_seed, model_seed = ev._seeds(seed)
+            x, y = task.sample(5000, seed=data_seed)
+            for k in ks:
+                err.setdefault((t, k), []).append(estimate_mi(x, y, "ksg", k=k, seed=model_seed).mi - task.mi)
+    tasks = sorted({t for t, _ in err})
+    head = [f"k = {k}" for k in ks] + [f"adaptive, gap {g}" for g in gaps]
+    lines = ["| task | " + " | ".join(head) + " |", "|---|" + "---|" * len(head)]
+    cols = {h: [] for h in head}
+    for t in tasks:
+        cells = []
+        for k in ks:
+            v = float(np.mean(np.abs(err[(t, k)])))
+            cols[f"k = {k}"].append(v)
+            cells.append(f"{v:.4f}")
+        for g in gaps:
+            e1, e3 = np.array(err[(t, 1)]), np.array(err[(t, 3)])
+            v = float(np.mean(np.abs(np.where(e1 - e3 > g, e1, e3))))
+            cols[f"adaptive, gap {g}"].append(v)
+            cells.append(f"{v:.4f}")
+        lines.append(f"| {t} | " + " | ".join(cells) + " |")
+    lines.append("| **mean** | " + " | ".join(f"**{np.mean(cols[h]):.4f}**" for h in head) + " |")
+    print("\n".join(lines))
+    if args.table:
+        Path(args.table).write_text(f"Choose half, tasks with d_x + d_y <= 3, seeds {args.seeds}, n = 5000: mean |error| "
+                                    "of KSG (nats) per k and for auto's adaptive k.\n\n" + "\n".join(lines) + "\n")
+    return 0
+
+
 TIMING_TASKS = ("1v1-normal-0.75", "2v1-galaxy-0.5-3.0", "multinormal-sparse-5-5-2-2.0",
                 "spiral-multinormal-sparse-25-25-2-2.0", "multinormal-dense-50-50-0.5")
 
@@ -591,6 +636,12 @@ def main(argv=None) -> int:
     w.add_argument("--only", default=None)
     w.add_argument("--table", default=None, help="write the Markdown table here")
     w.set_defaults(func=cmd_sweep_neural)
+    q = sub.add_parser("sweep-ksg", help="KSG's k and auto's adaptive rule on the choose half's low-d tasks")
+    q.add_argument("--seeds", default="0,1,5,6,7,8,9,10,11,12")
+    q.add_argument("--ks", default="1,2,3")
+    q.add_argument("--gaps", default="0,0.01,0.02,0.03")
+    q.add_argument("--table", default=None)
+    q.set_defaults(func=cmd_sweep_ksg)
     e = sub.add_parser("export", help="slim per-run CSV of results folders (committed next to the tables)")
     e.add_argument("dirs", nargs="+")
     e.add_argument("--out", required=True)
