@@ -1,10 +1,8 @@
 """Accuracy benchmark on the Beyond-Normal suite (issue 10): sweeps, choose/report split, tables.
 
-The sweeps use the resumable results folders of ``mi-bench run`` (``mi_estimators.evaluation
-.run_sweep``: one atomic file per finished run), with one addition: an estimator spec may
-name ``"auto"`` (:func:`mi_estimators.auto.estimate_auto`) and any estimator may take
-``transform = "copula"`` (normal scores per column before estimating). Once ``"auto"`` is
-registered in ``estimate_mi`` the same configs also run with plain ``mi-bench run``.
+The sweeps are ``mi-bench run``'s (``mi_estimators.evaluation.run_sweep`` with its job
+function: one atomic file per finished run), plus task-half, seed and label filters; the
+configs also run with plain ``mi-bench run``.
 
 Split rule (fixed, documented in docs/accuracy.md): the 49 Beyond-Normal task ids sorted
 alphabetically; even positions (0, 2, ...) form the **choose** half (defaults are tuned on
@@ -43,48 +41,11 @@ def split_tasks() -> tuple[list[str], list[str]]:
 
 
 def run_one(job) -> dict:
-    """Like ``evaluation.run_job``, plus ``"auto"`` and the ``transform="copula"`` option."""
+    """One run's row: ``evaluation.run_job`` (the job function of ``mi-bench run``), whose rows
+    keep ``auto``'s components and reported method in the config."""
     from mi_estimators import evaluation as ev
 
-    start = time.perf_counter()
-    row = {
-        "run_id": job.run_id, "task": job.task, "estimator": job.estimator, "label": job.label,
-        "n": int(job.n), "seed": int(job.seed), "options": ev._canonical(ev._jsonable(job.options_dict)),
-    }
-    task = ev.get_task(job.task)
-    row.update(truth=float(task.mi), truth_stderr=float(getattr(task, "mi_stderr", 0.0) or 0.0),
-               dim_x=int(task.dim_x), dim_y=int(task.dim_y))
-    data_seed, model_seed = ev._seeds(job.seed)
-    try:
-        import mi_estimators
-        from mi_estimators import auto
-
-        x, y = task.sample(int(job.n), seed=data_seed)
-        options = job.options_dict
-        options.setdefault("seed", model_seed)
-        import warnings
-
-        with warnings.catch_warnings(record=True) as caught:  # kept in the row, as mi-bench run does
-            warnings.simplefilter("always")
-            if job.estimator == "auto":
-                result = auto.estimate_auto(x, y, **options)
-            else:
-                if options.pop("transform", None) == "copula":
-                    x, y = auto.copula_normalize(x), auto.copula_normalize(y)
-                result = mi_estimators.estimate_mi(x, y, estimator=job.estimator, **options)
-        row["warnings"] = " | ".join(dict.fromkeys(str(w.message) for w in caught))
-        config = dict(result.config)
-        if "auto" in (result.details or {}):
-            config["auto_details"] = result.details["auto"]
-        config["per_critic"] = [float(v) for v in result.per_critic]
-        row.update(estimate=float(result.mi), stderr=float(result.stderr), ci_low=float(result.interval[0]),
-                   ci_high=float(result.interval[1]), status="ok", error="",
-                   config=ev._canonical(ev._jsonable(config)))
-    except Exception as exc:  # a failing estimator is a result
-        row.update(estimate=math.nan, stderr=math.nan, ci_low=math.nan, ci_high=math.nan, status="error",
-                   error=f"{type(exc).__name__}: {exc}"[:2000], config="{}")
-    row["time_s"] = time.perf_counter() - start
-    return {c: row.get(c, "") for c in ev.RESULT_COLUMNS}
+    return ev.run_job(job)
 
 
 def load(path):

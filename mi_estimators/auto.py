@@ -43,7 +43,7 @@ import time
 
 import numpy as np
 
-__all__ = ["copula_normalize", "choose_estimator", "estimate_auto", "KSG_MAX_DIM", "KSG_BIAS_GAP", "BIAS_ALLOWANCE", "calibrated_interval", "NEURAL_TRANSFORM", "NEURAL_HIDDEN", "NEURAL_OPTIONS"]
+__all__ = ["copula_normalize", "choose_estimator", "estimate_auto", "option_names", "OWN_OPTIONS", "KSG_MAX_DIM", "KSG_BIAS_GAP", "BIAS_ALLOWANCE", "calibrated_interval", "NEURAL_TRANSFORM", "NEURAL_HIDDEN", "NEURAL_OPTIONS"]
 
 #: KSG is used when d_x + d_y is at most this (chosen on the "choose" half, docs/accuracy.md).
 KSG_MAX_DIM = 3
@@ -138,21 +138,30 @@ def calibrated_interval(mi: float, sampling_interval, method: str) -> tuple[floa
     return (lo - down * abs(mi), hi + up * abs(mi))
 
 
-def _check_option_names(options: dict) -> None:
-    """Refuse option names that neither the KSG nor the neural path would use."""
+#: auto's own options, besides estimate_mi's training and critic options.
+OWN_OPTIONS = ("force", "neural_transform", "interval")
+
+
+def option_names() -> set[str]:
+    """Every option name ``auto`` accepts: estimate_mi's training and critic options (they go
+    to the neural path), InfoNCE's hyper-parameters and :data:`OWN_OPTIONS`."""
     import inspect
 
     from mi_estimators import estimator as api
     from mi_estimators.bounds import BOUNDS
 
     params = inspect.signature(api.estimate_mi).parameters
-    valid = ({p for p in params if p not in ("x", "y", "estimator", "options")} | set(api.TRAIN_KEYS)
-             | set(api.CRITIC_KEYS) | set(BOUNDS["infonce"].hyper_defaults))
+    return ({p for p in params if p not in ("x", "y", "estimator", "options")} | set(api.TRAIN_KEYS)
+            | set(api.CRITIC_KEYS) | set(BOUNDS["infonce"].hyper_defaults) | set(OWN_OPTIONS))
+
+
+def _check_option_names(options: dict) -> None:
+    """Refuse option names that neither the KSG nor the neural path would use."""
+    valid = option_names()
     unknown = sorted(set(options) - valid)
     if unknown:
-        names = sorted(valid | {"force", "neural_transform", "interval"})
         raise ValueError(f"unknown option {unknown[0]!r} for estimator 'auto'" + (f" (and {unknown[1:]})" if unknown[1:] else "")
-                         + f"; valid options: {', '.join(names)}"
+                         + f"; valid options: {', '.join(sorted(valid))}"
                          + ("; auto picks KSG's k itself: pass estimator='ksg' for a fixed k" if "k" in unknown else ""))
 
 
@@ -177,31 +186,26 @@ def estimate_auto(x, y, *, seed: int = 0, **options):
     ``details["auto"]["interval_sampling"]``). ``stderr`` is always the sampling error.
     """
     from mi_estimators import estimator as api
-    from mi_estimators.estimator import MIResult, check_xy, estimate_mi
+    from mi_estimators._checks import check_choice
+    from mi_estimators.estimator import MIResult, check_xy, constant_columns, estimate_mi
 
     t0 = time.perf_counter()
     x, y = check_xy(x, y)
     for a, label in ((x, "x"), (y, "y")):
-        sd = a.std(0)
-        const = np.flatnonzero(sd <= 1e-12 * np.maximum(1.0, np.abs(a.mean(0))))
+        const = constant_columns(a)
         if const.size:
             raise ValueError(f"column(s) {const.tolist()} of {label} are constant: they carry no information "
                              "(and break k-NN distances and standardisation); drop them")
     if options.get("critic") is not None:
         from mi_estimators import critics
-        from mi_estimators._checks import check_choice
 
         options["critic"] = check_choice("critic", options["critic"], critics.list_critics())
     force = options.pop("force", None)
     neural_transform = options.pop("neural_transform", NEURAL_TRANSFORM)
-    from mi_estimators._checks import check_choice as _choice
-
-    interval_kind = _choice("interval", options.pop("interval", "calibrated"), ("calibrated", "sampling"))
+    interval_kind = check_choice("interval", options.pop("interval", "calibrated"), ("calibrated", "sampling"))
     _check_option_names(options)
     name, opts, reason = choose_estimator(x, y)
     if force is not None:
-        from mi_estimators._checks import check_choice
-
         force = check_choice("force", force, ("ksg", "neural"))
         if force == "ksg":
             name, opts, reason = "ksg", dict(k="adaptive"), "forced: KSG"
@@ -214,6 +218,7 @@ def estimate_auto(x, y, *, seed: int = 0, **options):
     floor = opts.pop("floor", None)
     xc, yc = (copula_normalize(x), copula_normalize(y)) if transform == "copula" else (x, y)
     components = {}
+    auto_warnings = []
 
     if name == "ksg":
         if x.shape[0] < KSG_MIN_SAMPLES:
@@ -248,15 +253,11 @@ def estimate_auto(x, y, *, seed: int = 0, **options):
                    f"{', '.join(ignored)} apply to neural estimators only and were ignored; "
                    "pass estimator='infonce' (or another bound) to train critics")
             warnings.warn(msg, RuntimeWarning, stacklevel=3)
-            auto_warnings = [msg]
-        else:
-            auto_warnings = []
+            auto_warnings.append(msg)
     else:
         neural_kw = {**opts, **options}
         bs = int(neural_kw.get("batch_size", api.DEFAULT_BATCH_SIZE))
         hf = float(neural_kw.get("heldout_fraction", 0.2))
-        from mi_estimators._checks import check_choice
-
         neural_transform = check_choice("neural_transform", neural_transform, ("copula", "standardize"))
         gx, gy = (xc, yc) if transform == "copula" else (copula_normalize(x), copula_normalize(y))
         gc = estimate_mi(gx, gy, estimator="cca", seed=seed)
@@ -292,4 +293,4 @@ def estimate_auto(x, y, *, seed: int = 0, **options):
     return MIResult(mi=float(mi), stderr=float(se), interval=tuple(float(v) for v in interval),
                     per_critic=np.asarray(per, dtype=float), estimator="auto", target="kl",
                     n_samples=x.shape[0], seconds=time.perf_counter() - t0, config=api._jsonable(config),
-                    history=list(res.history), warnings=list(res.warnings) + (auto_warnings if name == "ksg" else []), details=api._jsonable(details))
+                    history=list(res.history), warnings=list(res.warnings) + auto_warnings, details=api._jsonable(details))

@@ -137,9 +137,14 @@ def _rescale_extreme(a: np.ndarray) -> np.ndarray:
     return a
 
 
+def constant_columns(a: np.ndarray) -> np.ndarray:
+    """Indices of the columns of ``a`` whose sd is round-off relative to their mean."""
+    return np.flatnonzero(a.std(0) <= 1e-12 * np.maximum(1.0, np.abs(a.mean(0))))
+
+
 def _standardize(train: np.ndarray, others: list[np.ndarray], name: str):
     mu, sd = train.mean(0), train.std(0)
-    const = np.flatnonzero(sd <= 1e-12 * np.maximum(1.0, np.abs(mu)))
+    const = constant_columns(train)
     if const.size:
         raise ValueError(
             f"column(s) {const.tolist()} of {name} are constant on the training split: they carry no "

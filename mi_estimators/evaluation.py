@@ -279,7 +279,11 @@ def run_job(job: Job) -> dict:
             result = mi_estimators.estimate_mi(x, y, estimator=job.estimator, **options)
         row["warnings"] = " | ".join(dict.fromkeys(str(w.message) for w in caught))
         interval = getattr(result, "interval", None) or (math.nan, math.nan)
-        config = getattr(result, "config", None) or {}
+        config = dict(getattr(result, "config", None) or {})
+        if "auto" in (getattr(result, "details", None) or {}):   # which method answered, its components
+            config["auto_details"] = result.details["auto"]
+        if getattr(result, "per_critic", None) is not None:
+            config["per_critic"] = [float(v) for v in result.per_critic]
         row.update(
             estimate=_float(result.mi),
             stderr=_float(getattr(result, "stderr", math.nan)),
@@ -619,13 +623,16 @@ def check_estimator_options(name: str, options: Mapping) -> None:
     else:
         from mi_estimators.bounds import BOUNDS
 
-        params = inspect.signature(api.estimate_mi).parameters
-        # "auto" passes its extra options to its neural path (InfoNCE), plus its own two
+        # "auto" passes its extra options to its neural path (InfoNCE), plus its own
         hyper = set(BOUNDS["infonce" if name == "auto" else name].hyper_defaults)
-        valid = ({p for p, v in params.items() if v.kind is v.KEYWORD_ONLY or p == "critic"}
-                 | set(api.CRITIC_KEYS) | set(api.TRAIN_KEYS) | hyper) - {"seed", "progress"}
         if name == "auto":
-            valid |= {"force", "neural_transform", "interval"}
+            from mi_estimators.auto import option_names
+
+            valid = option_names() - {"seed", "progress"}
+        else:
+            params = inspect.signature(api.estimate_mi).parameters
+            valid = ({p for p, v in params.items() if v.kind is v.KEYWORD_ONLY or p == "critic"}
+                     | set(api.CRITIC_KEYS) | set(api.TRAIN_KEYS) | hyper) - {"seed", "progress"}
     valid |= {"transform"}   # estimate_mi's copula transform, for every estimator
     unknown = sorted(set(options) - valid)
     if unknown:
