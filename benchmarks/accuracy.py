@@ -120,6 +120,8 @@ def derived_auto_rows(rows, ksg_max_dim: int, floor: bool = True, label: str | N
     """Rows of the auto rule rebuilt from its component runs (choose half): ``ksg_label`` when
     d_x + d_y <= ``ksg_max_dim``, else ``infonce-copula`` floored by ``gcmi`` (the rule of
     :func:`mi_estimators.auto.estimate_auto`, same seeds, so the same numbers)."""
+    from mi_estimators.auto import floor_applies
+
     by = {}
     for r in rows:
         if r["status"] == "ok":
@@ -135,8 +137,7 @@ def derived_auto_rows(rows, ksg_max_dim: int, floor: bool = True, label: str | N
             nn = by.get((task, seed, nn_label))
             pick = nn
             if nn is not None and floor:
-                margin = math.sqrt(nn["stderr"] ** 2 + r["stderr"] ** 2)
-                pick = r if r["estimate"] > nn["estimate"] + margin else nn
+                pick = r if floor_applies(nn["estimate"], nn["stderr"], r["estimate"], r["stderr"]) else nn
         if pick is not None:
             out.append(dict(pick, label=label or f"auto({ksg_label}<={ksg_max_dim}, {nn_label}{' + floor' if floor else ''})"))
     return out
@@ -406,6 +407,7 @@ def cmd_sweep_neural(args) -> int:
     import torch
 
     from mi_estimators import estimate_mi, evaluation as ev
+    from mi_estimators.auto import floor_applies
 
     torch.set_num_threads(1)
     choose, _ = split_tasks()
@@ -427,7 +429,7 @@ def cmd_sweep_neural(args) -> int:
                 c0 = time.process_time()
                 r = estimate_mi(x, y, "infonce", seed=model_seed, **NEURAL_SWEEP[name])
                 g = gc[(t, seed)]
-                floor = g["estimate"] > r.mi + math.sqrt(r.stderr ** 2 + g["stderr"] ** 2)
+                floor = floor_applies(r.mi, r.stderr, g["estimate"], g["stderr"])
                 res[key] = dict(mi=r.mi, se=r.stderr, floored=g["estimate"] if floor else r.mi,
                                 truth=float(task.mi), cpu=time.process_time() - c0)
                 path.write_text(json.dumps(res, indent=0) + "\n")
@@ -490,6 +492,7 @@ def cmd_sweep_ksg(args) -> int:
     import numpy as np
 
     from mi_estimators import estimate_mi, evaluation as ev
+    from mi_estimators.auto import k1_shows_bias
 
     choose, _ = split_tasks()
     ks = sorted({1, 3, *(int(v) for v in args.ks.split(","))})
@@ -516,7 +519,7 @@ def cmd_sweep_ksg(args) -> int:
             cells.append(f"{v:.4f}")
         for g in gaps:
             e1, e3 = np.array(err[(t, 1)]), np.array(err[(t, 3)])
-            v = float(np.mean(np.abs(np.where(e1 - e3 > g, e1, e3))))
+            v = float(np.mean(np.abs(np.where(k1_shows_bias(e1, e3, g), e1, e3))))   # truth cancels in e1 - e3
             cols[f"adaptive, gap {g}"].append(v)
             cells.append(f"{v:.4f}")
         lines.append(f"| {t} | " + " | ".join(cells) + " |")

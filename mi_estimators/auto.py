@@ -43,7 +43,7 @@ import time
 
 import numpy as np
 
-__all__ = ["copula_normalize", "choose_estimator", "estimate_auto", "option_names", "OWN_OPTIONS", "KSG_MAX_DIM", "KSG_BIAS_GAP", "BIAS_ALLOWANCE", "calibrated_interval", "NEURAL_TRANSFORM", "NEURAL_HIDDEN", "NEURAL_OPTIONS"]
+__all__ = ["copula_normalize", "choose_estimator", "estimate_auto", "option_names", "OWN_OPTIONS", "floor_applies", "k1_shows_bias", "KSG_MAX_DIM", "KSG_BIAS_GAP", "BIAS_ALLOWANCE", "calibrated_interval", "NEURAL_TRANSFORM", "NEURAL_HIDDEN", "NEURAL_OPTIONS"]
 
 #: KSG is used when d_x + d_y is at most this (chosen on the "choose" half, docs/accuracy.md).
 KSG_MAX_DIM = 3
@@ -121,6 +121,17 @@ def choose_estimator(x, y) -> tuple[str, dict, str]:
     return ("infonce", dict(critic="separable", hidden=NEURAL_HIDDEN, transform="copula", floor="gcmi"),
             f"d_x + d_y = {d} > {KSG_MAX_DIM}: InfoNCE with a separable critic on copula-normalised data "
             "(KSG degrades with dimension), floored by the Gaussian-copula (CCA on normal scores) value")
+
+
+def floor_applies(infonce_mi, infonce_se, gcmi_mi, gcmi_se) -> bool:
+    """The Gaussian-copula floor's rule: report GCMI when it exceeds the InfoNCE value by more
+    than their combined standard error."""
+    return gcmi_mi > infonce_mi + math.sqrt(infonce_se ** 2 + gcmi_se ** 2)
+
+
+def k1_shows_bias(mi_k1, mi_k3, gap: float = KSG_BIAS_GAP):
+    """The adaptive-k rule: KSG(k=1) above KSG(k=3) by more than ``gap`` nats (elementwise on arrays)."""
+    return mi_k1 - mi_k3 > gap
 
 
 def calibrated_interval(mi: float, sampling_interval, method: str) -> tuple[float, float]:
@@ -232,7 +243,7 @@ def estimate_auto(x, y, *, seed: int = 0, **options):
             res1 = estimate_mi(xc, yc, estimator="ksg", seed=seed, k=1)
             components["ksg_k3"] = dict(mi=res3.mi, stderr=res3.stderr)
             components["ksg_k1"] = dict(mi=res1.mi, stderr=res1.stderr)
-            if res1.mi - res3.mi > KSG_BIAS_GAP:
+            if k1_shows_bias(res1.mi, res3.mi):
                 res, k_used = res1, 1
                 reason += (f"; k = 1: KSG falls from {res1.mi:.3f} (k = 1) to {res3.mi:.3f} (k = 3) nats, "
                            "the signature of its bias growing with k")
@@ -274,8 +285,7 @@ def estimate_auto(x, y, *, seed: int = 0, **options):
             components["infonce"] = dict(mi=res.mi, stderr=res.stderr, interval=list(res.interval))
             mi, se, interval, per, chosen = res.mi, res.stderr, res.interval, res.per_critic, "infonce"
             if floor == "gcmi":
-                margin = math.sqrt(res.stderr**2 + gc.stderr**2)
-                if gc.mi > res.mi + margin:
+                if floor_applies(res.mi, res.stderr, gc.mi, gc.stderr):
                     mi, se, interval, per, chosen = gc.mi, gc.stderr, gc.interval, gc.per_critic, "gcmi"
                     reason += (f"; the Gaussian-copula value {gc.mi:.3f} exceeds the InfoNCE value "
                                f"{res.mi:.3f} by more than their standard error, so it is reported")
