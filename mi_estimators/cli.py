@@ -123,6 +123,7 @@ def _describe_estimators() -> list[dict]:
     """One dict per estimator: name, target ("kl" or the φ name), kind, lower_bound, hyper-parameters."""
     from mi_estimators import list_estimators
     from mi_estimators.bounds import describe_bounds
+    from mi_estimators.auto import OWN_OPTIONS
     from mi_estimators.estimator import TRAINING_BOUND_DEFAULTS
     from mi_estimators.nonparametric import NONPARAMETRIC_ESTIMATORS
 
@@ -140,7 +141,7 @@ def _describe_estimators() -> list[dict]:
         elif name == "auto":
             out.append(dict(name=name, kind="auto: KSG if d_x + d_y <= 3, else InfoNCE floored by the "
                             "Gaussian-copula value", target="kl", lower_bound=False,
-                            hyperparameters={"force": None, "neural_transform": None}, paper=""))
+                            hyperparameters={o: None for o in OWN_OPTIONS}, paper=""))
         else:
             opts = list(getattr(NONPARAMETRIC_ESTIMATORS.get(name), "options", ()))
             # sklearn-mi sums per-feature MIs: that is not the joint KL-MI, so don't label it "kl"
