@@ -26,6 +26,7 @@ OUTPUT = ROOT / "docs" / "reference.md"
 MODULES = [
     ("mi_estimators.estimator", "the one-call API and the scikit-learn estimator"),
     ("mi_estimators.auto", "the automatic choice of method (estimator=\"auto\")"),
+    ("mi_estimators.copula", "normal scores and the Gaussian-copula test behind auto"),
     ("mi_estimators.bounds", "variational bounds as pure functions of the score matrix, and their registry"),
     ("mi_estimators.divergences", "f-divergence generators for φ-MI"),
     ("mi_estimators.critics", "neural critics (batched ensembles) that produce the score matrix"),

@@ -139,8 +139,8 @@ def _describe_estimators() -> list[dict]:
                             hyperparameters={**info.hyper, **TRAINING_BOUND_DEFAULTS.get(name, {})},
                             paper=info.paper))
         elif name == "auto":
-            out.append(dict(name=name, kind="auto: KSG if d_x + d_y <= 3, else InfoNCE floored by the "
-                            "Gaussian-copula value", target="kl", lower_bound=False,
+            out.append(dict(name=name, kind="auto: the Gaussian-copula value if the copula tests Gaussian, "
+                            "else KSG if d_x + d_y <= 3, else InfoNCE floored by the Gaussian-copula value", target="kl", lower_bound=False,
                             hyperparameters={o: None for o in OWN_OPTIONS}, paper=""))
         else:
             opts = list(getattr(NONPARAMETRIC_ESTIMATORS.get(name), "options", ()))

@@ -47,7 +47,7 @@ def test_low_dimension_auto_is_plain_ksg_and_lands_on_the_truth():
     from mi_estimators import estimate_mi
 
     x, y, truth = _gaussian_pair(3000, 0.75, seed=2)
-    res = estimate_auto(x, y, seed=0)
+    res = estimate_auto(x, y, seed=0, copula_test=False)   # a Gaussian pair would pass the copula test
     assert res.estimator == "auto" and res.details["auto"]["method"] == "ksg"
     assert "d_x + d_y = 2" in res.config["auto_reason"]
     k = res.details["auto"]["options"]["k"]
@@ -62,17 +62,17 @@ def test_untrained_critic_is_floored_by_the_gaussian_copula_value():
     # one training step: InfoNCE is ~0 while the Gaussian-copula (CCA on normal scores) value is
     # ~ the truth, so auto must report the latter, and say why.
     x, y, truth = _gaussian_pair(2000, 0.6, seed=3, dim=2)
-    res = estimate_auto(x, y, seed=0, steps=1, hidden=(8,), embed_dim=4, eval_every=1)
+    fast = dict(steps=1, hidden=(8,), embed_dim=4, eval_every=1, copula_test=False)
+    res = estimate_auto(x, y, seed=0, **fast)
     comps = res.details["auto"]["components"]
     assert comps["infonce"]["mi"] < 0.2 < comps["gcmi"]["mi"]
     assert res.details["auto"]["reported"] == "gcmi" and res.mi == comps["gcmi"]["mi"]
     assert "Gaussian-copula value" in res.details["auto"]["reason"]
     # the Gaussian-copula value sees normal scores only: monotone warps leave it unchanged, exactly
-    warped = estimate_auto(np.exp(x), y**3 + 2 * y, seed=0, steps=1, hidden=(8,), embed_dim=4, eval_every=1)
+    warped = estimate_auto(np.exp(x), y**3 + 2 * y, seed=0, **fast)
     assert warped.details["auto"]["components"]["gcmi"]["mi"] == comps["gcmi"]["mi"]
     # the critic's input may be plain standardised data; the floor still uses normal scores
-    std = estimate_auto(x, y, seed=0, steps=1, hidden=(8,), embed_dim=4, eval_every=1,
-                        neural_transform="standardize")
+    std = estimate_auto(x, y, seed=0, neural_transform="standardize", **fast)
     assert std.details["auto"]["components"]["gcmi"]["mi"] == comps["gcmi"]["mi"]
     assert "standardised data" in std.details["auto"]["reason"]
     with pytest.raises(ValueError, match="valid choices"):
@@ -84,7 +84,7 @@ def test_untrained_critic_is_floored_by_the_gaussian_copula_value():
 @pytest.mark.slow
 def test_neural_path_trains_and_lands_near_the_truth_on_a_warped_gaussian():
     x, y, truth = _gaussian_pair(4000, 0.5, seed=4, dim=3)          # I = 0.4315 nats
-    res = estimate_auto(np.tanh(x), np.exp(y), seed=0, steps=400, hidden=(64,), embed_dim=16)
+    res = estimate_auto(np.tanh(x), np.exp(y), seed=0, steps=400, hidden=(64,), embed_dim=16, copula_test=False)
     auto = res.details["auto"]
     assert auto["method"] == "infonce" and set(auto["components"]) == {"gcmi", "infonce"}
     # held-out stderr ~0.03 here; InfoNCE(B=128) and GCMI are both ~unbiased at 0.43 nats on a
@@ -112,7 +112,9 @@ def test_estimate_mi_accepts_auto_and_returns_the_same_result():
     assert "auto" in list_estimators()
     res = estimate_mi(x, y, estimator="auto", seed=2)
     assert res.estimator == "auto" and res.mi == estimate_auto(x, y, seed=2).mi
-    assert res.details["auto"]["reason"].startswith("d_x + d_y = 2")
+    assert res.details["auto"]["reason"].startswith("the Gaussian-copula test does not reject")
+    ksg = estimate_mi(x, y, estimator="auto", seed=2, copula_test=False)
+    assert ksg.details["auto"]["reason"].startswith("d_x + d_y = 2")
 
 
 def test_low_dimension_auto_picks_k1_where_ksg_bias_shows_and_k3_where_it_does_not():
@@ -131,7 +133,7 @@ def test_low_dimension_auto_picks_k1_where_ksg_bias_shows_and_k3_where_it_does_n
     # a Gaussian pair at 0.4 nats: no bias to see, the low-variance k = 3 is kept
     g = synthetic.get_task("1v1-normal-0.75")
     gx, gy = g.sample(3000, seed=1)
-    gres = estimate_auto(gx, gy, seed=0)
+    gres = estimate_auto(gx, gy, seed=0, copula_test=False)
     gc = gres.details["auto"]["components"]
     assert gc["ksg_k1"]["mi"] - gc["ksg_k3"]["mi"] <= KSG_BIAS_GAP
     assert gres.details["auto"]["options"]["k"] == 3 and gres.mi == gc["ksg_k3"]["mi"]
@@ -169,9 +171,89 @@ def test_neural_path_uses_its_chosen_critic_size_unless_the_user_names_one():
     x = rng.standard_normal((700, 2))
     y = x + rng.standard_normal((700, 2))
     fast = dict(steps=4, eval_every=2, batch_size=64)
-    res = estimate_mi(x, y, **fast)
+    res = estimate_mi(x, y, copula_test=False, **fast)
     assert res.details["auto"]["method"] == "infonce" and NEURAL_HIDDEN == (128, 128, 128)
     assert tuple(res.config["hidden"]) == NEURAL_HIDDEN
-    assert tuple(estimate_mi(x, y, hidden=(16,), **fast).config["hidden"]) == (16,)
+    assert tuple(estimate_mi(x, y, hidden=(16,), copula_test=False, **fast).config["hidden"]) == (16,)
     # a named bound keeps the package default
     assert tuple(estimate_mi(x, y, "infonce", **fast).config["hidden"]) == DEFAULT_HIDDEN == (256, 256)
+
+
+# ----------------------------------------------------------------------------- the Gaussian-copula test
+def test_gaussian_copula_test_keeps_its_level_on_warped_gaussians():
+    from mi_estimators.copula import gaussian_copula_test
+
+    # 40 warped Gaussian samples (copula Gaussian, marginals not): at level 0.01 the test may reject
+    # ~0.4 of them (it is conservative); 4 or more rejections has probability < 0.001 under H0.
+    rejected = 0
+    for seed in range(40):
+        x, y, _ = _gaussian_pair(600, 0.7, seed=100 + seed, dim=1 + seed % 2)
+        p = gaussian_copula_test(np.exp(x), np.tanh(y) + y**3)["pvalue"]
+        rejected += p < 0.01
+    assert rejected <= 3, rejected
+
+
+@pytest.mark.parametrize("kind", ["student", "parabola", "x-shape", "uniform-noise"])
+def test_gaussian_copula_test_rejects_non_gaussian_copulas(kind):
+    from mi_estimators.copula import gaussian_copula_test
+
+    rng = np.random.default_rng(7)
+    n = 2000
+    x = rng.standard_normal((n, 1))
+    if kind == "student":          # Student-t copula, 1 degree of freedom: tail dependence
+        z = rng.standard_normal((n, 2))
+        z[:, 1] = 0.5 * z[:, 0] + math.sqrt(0.75) * z[:, 1]
+        z /= np.sqrt(rng.chisquare(1, size=(n, 1)))
+        x, y = z[:, :1], z[:, 1:]
+    elif kind == "parabola":
+        y = x**2 + 0.5 * rng.standard_normal((n, 1))
+    elif kind == "x-shape":
+        y = np.where(rng.random((n, 1)) < 0.5, x, -x) + 0.2 * rng.standard_normal((n, 1))
+    else:                          # Y = X + U(-0.1, 0.1), X ~ U(0, 1): the suite's 1v1-additive
+        x = rng.random((n, 1))
+        y = x + rng.uniform(-0.1, 0.1, (n, 1))
+    assert gaussian_copula_test(x, y)["pvalue"] < 1e-6
+
+
+def test_gaussian_copula_test_is_rank_invariant_and_refuses_bad_input():
+    from mi_estimators.copula import COPULA_TEST_MIN_SAMPLES, gaussian_copula_test
+
+    x, y, _ = _gaussian_pair(500, 0.5, seed=8, dim=2)
+    assert gaussian_copula_test(x, y) == gaussian_copula_test(np.exp(x), y**3)
+    same = gaussian_copula_test(copula_normalize(x), copula_normalize(y), normalized=True)
+    assert same == gaussian_copula_test(x, y)
+    collinear = gaussian_copula_test(x[:, :1], np.exp(x[:, :1]))
+    assert collinear["pvalue"] == 0.0 and "collinear" in collinear["reason"]
+    with pytest.raises(ValueError, match=f"too few samples.*at least {COPULA_TEST_MIN_SAMPLES}"):
+        gaussian_copula_test(x[:50], y[:50])
+    bad = x.copy()
+    bad[3, 1] = np.inf
+    with pytest.raises(ValueError, match="NaN or inf at rows \\[3\\]"):
+        gaussian_copula_test(bad, y)
+    with pytest.raises(ValueError, match="same number of rows"):
+        gaussian_copula_test(x, y[:-1])
+
+
+def test_auto_reports_the_gaussian_copula_value_when_the_test_does_not_reject():
+    from mi_estimators import estimate_mi
+    from mi_estimators.auto import COPULA_TEST_LEVEL
+
+    x, y, truth = _gaussian_pair(3000, 0.6, seed=9, dim=2)            # I = 0.446 nats
+    res = estimate_auto(np.exp(x), np.tanh(y), seed=0)
+    auto = res.details["auto"]
+    assert auto["method"] == auto["reported"] == "gaussian-copula"
+    assert auto["components"]["copula_test"]["pvalue"] >= COPULA_TEST_LEVEL
+    assert res.mi == estimate_mi(copula_normalize(x), copula_normalize(y), "cca").mi
+    assert abs(res.mi - truth) < 4 * res.stderr, (res.mi, truth, res.stderr)
+    assert "infonce" not in auto["components"] and "ksg" not in auto["components"]
+    # the gate can be switched off, and the path forced
+    off = estimate_auto(x, y, seed=0, copula_test=False, steps=4, eval_every=2)
+    assert off.details["auto"]["method"] == "infonce" and "copula_test" not in off.details["auto"]["components"]
+    xp = np.random.default_rng(3).standard_normal((600, 1))
+    yp = xp**2 + 0.5 * np.random.default_rng(4).standard_normal((600, 1))
+    assert estimate_auto(xp, yp).details["auto"]["method"] == "ksg"
+    assert estimate_auto(xp, yp, force="gaussian-copula").details["auto"]["reported"] == "gaussian-copula"
+    with pytest.raises(ValueError, match="copula_test must be True or False"):
+        estimate_auto(xp, yp, copula_test="yes")
+    with pytest.warns(RuntimeWarning, match="Gaussian-copula value.*n_critics"):
+        estimate_auto(np.exp(x), np.tanh(y), n_critics=4)

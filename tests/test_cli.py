@@ -205,5 +205,9 @@ def test_estimate_defaults_to_auto_and_says_which_method_answered(tmp_path, caps
     np.savez(tmp_path / "d.npz", x=x, y=x + rng.standard_normal((800, 1)))
     code, out, _ = run(capsys, "estimate", str(tmp_path / "d.npz"))
     assert code == 0 and "I(X; Y) = " in out and "nats" in out
-    assert "method: d_x + d_y = 2 <= 3: KSG" in out
+    assert "method: the Gaussian-copula test does not reject" in out
+    # a parabola is far from a Gaussian copula: the test rejects and KSG answers
+    np.savez(tmp_path / "p.npz", x=x, y=x**2 + 0.3 * rng.standard_normal((800, 1)))
+    code, out, _ = run(capsys, "estimate", str(tmp_path / "p.npz"))
+    assert code == 0 and "method: d_x + d_y = 2 <= 3: KSG" in out and "Gaussian-copula test rejects" in out
     assert "widened by the calibrated bias allowance of the reported method (ksg" in out

@@ -237,15 +237,18 @@ def test_default_estimator_is_auto_and_passes_critic_and_warns_about_ignored_opt
     rng = np.random.default_rng(1)
     x = rng.standard_normal((800, 1))
     y = x + rng.standard_normal((800, 1))
-    res = estimate_mi(x, y)
-    assert res.estimator == "auto" and res.details["auto"]["method"] == "ksg"
-    with pytest.warns(RuntimeWarning, match="n_critics apply to neural estimators only"):
-        res = estimate_mi(x, y, n_critics=3)
-    assert any("n_critics" in w for w in res.warnings)
-    # above the KSG dimension the critic the user names is the one trained
+    res = estimate_mi(x, y)            # a Gaussian pair: the copula test passes
+    assert res.estimator == "auto" and res.details["auto"]["method"] == "gaussian-copula"
+    parabola = x**2 + 0.5 * rng.standard_normal((800, 1))
+    assert estimate_mi(x, parabola).details["auto"]["method"] == "ksg"
+    for data in ((x, y), (x, parabola)):
+        with pytest.warns(RuntimeWarning, match="n_critics apply to neural estimators only"):
+            res = estimate_mi(*data, n_critics=3)
+        assert any("n_critics" in w for w in res.warnings)
+    # on the neural path the critic the user names is the one trained
     x4 = rng.standard_normal((800, 2))
     y4 = x4 + rng.standard_normal((800, 2))
-    res = estimate_mi(x4, y4, critic="bilinear", steps=20, eval_every=10, batch_size=64)
+    res = estimate_mi(x4, y4, critic="bilinear", steps=20, eval_every=10, batch_size=64, copula_test=False)
     assert res.details["auto"]["method"] == "infonce" and res.config["critic"] == "bilinear"
     assert MIEstimator().get_params()["estimator"] == "auto"
 

@@ -1,0 +1,153 @@
+r"""Copula tools: normal scores, and a test of whether the data's copula is Gaussian.
+
+Mutual information depends on the copula only: a strictly increasing map of each coordinate
+leaves I(X; Y) unchanged. Replacing every column by its normal scores
+:math:`\Phi^{-1}((\mathrm{rank} - \tfrac12)/n)` (:func:`copula_normalize`) keeps the copula
+and makes every marginal standard normal. If the copula is Gaussian, the normal scores are
+jointly Gaussian and the MI is the Gaussian formula of their correlation matrix
+(:math:`-\tfrac12\log\det R + \tfrac12\log\det R_{xx} + \tfrac12\log\det R_{yy}`), which the
+"GCMI" estimate (CCA on normal scores, Ince et al. 2017) gets with the smallest variance of
+any estimator here — about half of KSG's error on 1×1 Gaussian-copula tasks. If the copula is
+not Gaussian, the same number is only a lower estimate (often a very poor one).
+:func:`gaussian_copula_test` tells the two apart.
+
+References: Mardia, K. V. (1970), "Measures of multivariate skewness and kurtosis with
+applications", Biometrika 57(3); Breusch, T. S. & Pagan, A. R. (1979), Econometrica 47(5),
+studentised form of Koenker (1981); Ince, R. A. A. et al. (2017), "A statistical framework
+for neuroimaging data analysis based on mutual information estimated via a Gaussian
+copula", Human Brain Mapping 38(3).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["copula_normalize", "gaussian_copula_test", "COPULA_TEST_MIN_SAMPLES"]
+
+#: Fewest pairs :func:`gaussian_copula_test` accepts: its chi-square / normal approximations
+#: (Mardia's) need n of order 100; below that it has little power against non-Gaussian copulas.
+COPULA_TEST_MIN_SAMPLES = 100
+
+
+def copula_normalize(a) -> np.ndarray:
+    r"""Normal scores of every column: :math:`\Phi^{-1}((\mathrm{rank}-\frac12)/n)`, ties averaged.
+
+    A strictly increasing map of each coordinate leaves mutual information unchanged, so
+    ``I(copula_normalize(x); copula_normalize(y))`` estimates ``I(x; y)``; the result has
+    standard-normal marginals whatever the input's (heavy tails, bounded support, warps).
+    Returns a float64 array of the input's shape ((n,) → (n, 1)).
+    """
+    from scipy.special import ndtri
+    from scipy.stats import rankdata
+
+    arr = np.asarray(a, dtype=np.float64)
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2 or arr.shape[0] < 2:
+        raise ValueError(f"copula_normalize needs an (n, d) array with n >= 2, got shape {arr.shape}")
+    n = arr.shape[0]
+    ranks = rankdata(arr, axis=0, method="average")
+    return ndtri((ranks - 0.5) / n)
+
+
+def _as_2d(a, name: str) -> np.ndarray:
+    arr = np.asarray(a, dtype=np.float64)
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be a 1-D or 2-D array of samples, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} holds NaN or inf at rows {np.flatnonzero(~np.isfinite(arr).all(axis=1))[:5].tolist()}")
+    return arr
+
+
+def _mardia(u: np.ndarray, block_rows: int) -> tuple[float, float]:
+    """Mardia's skewness and kurtosis p-values of the rows of ``u`` (n, d)."""
+    from scipy import stats
+
+    n, d = u.shape
+    uc = u - u.mean(axis=0)
+    cov = uc.T @ uc / n
+    chol = np.linalg.cholesky(cov)  # LinAlgError when the columns are collinear: caller handles it
+    w = np.linalg.solve(chol, uc.T).T  # whitened rows: w_i . w_j = u_i^T S^-1 u_j
+    # b1 = n^-2 sum_ij (w_i . w_j)^3, by row blocks so memory stays O(block * n)
+    b1 = 0.0
+    for start in range(0, n, block_rows):
+        g = w[start:start + block_rows] @ w.T
+        b1 += float(np.sum(g * g * g))
+    b1 /= n * n
+    b2 = float(np.mean(np.sum(w * w, axis=1) ** 2))
+    p_skew = float(stats.chi2.sf(n * b1 / 6.0, d * (d + 1) * (d + 2) / 6.0))
+    z_kurt = (b2 - d * (d + 2)) / np.sqrt(8.0 * d * (d + 2) / n)
+    p_kurt = float(2.0 * stats.norm.sf(abs(z_kurt)))
+    return p_skew, p_kurt
+
+
+def _regression_pvalues(a: np.ndarray, b: np.ndarray) -> list[float]:
+    """Per column of ``b``: F-test of a[...]^2, a^3 added to a linear regression on ``a`` (a
+    non-linear conditional mean), and the studentised Breusch-Pagan test of the linear fit's
+    squared residuals on a, a^2 (a conditional variance that changes with ``a``). Under a
+    Gaussian copula both hold exactly for normal scores: E[b | a] is linear, Var[b | a] constant."""
+    from scipy import stats
+
+    n = a.shape[0]
+    ones = np.ones((n, 1))
+    linear = np.hstack([ones, a])
+    full = np.hstack([linear, a ** 2, a ** 3])
+    r0 = b - linear @ np.linalg.lstsq(linear, b, rcond=None)[0]
+    r1 = b - full @ np.linalg.lstsq(full, b, rcond=None)[0]
+    q, dof = full.shape[1] - linear.shape[1], n - full.shape[1]
+    ss0, ss1 = np.sum(r0 * r0, axis=0), np.sum(r1 * r1, axis=0)
+    f_stat = ((ss0 - ss1) / q) / np.maximum(ss1 / dof, np.finfo(float).tiny)
+    p_mean = stats.f.sf(f_stat, q, dof)
+    e2 = r0 * r0
+    z = np.hstack([linear, a ** 2])
+    fit = z @ np.linalg.lstsq(z, e2, rcond=None)[0]
+    tss = np.sum((e2 - e2.mean(axis=0)) ** 2, axis=0)
+    r2 = 1.0 - np.sum((e2 - fit) ** 2, axis=0) / np.maximum(tss, np.finfo(float).tiny)
+    p_var = stats.chi2.sf(n * r2, z.shape[1] - 1)
+    return [float(p) for p in p_mean] + [float(p) for p in p_var]
+
+
+def gaussian_copula_test(x, y, *, normalized: bool = False, block_rows: int = 512) -> dict:
+    r"""Test H0: the copula of (x, y) is Gaussian. Returns a dict with ``pvalue`` and its parts.
+
+    On the normal scores u = (u_x, u_y) (:func:`copula_normalize`; pass ``normalized=True`` if
+    x, y already are), H0 says u is jointly Gaussian. Three families of statistics, each with
+    a known null distribution, and a Bonferroni combination over all of them:
+
+    - Mardia's multivariate skewness :math:`n b_{1,d}/6 \sim \chi^2_{d(d+1)(d+2)/6}` and
+      kurtosis :math:`(b_{2,d} - d(d+2))/\sqrt{8d(d+2)/n} \sim N(0, 1)` of u (d = d_x + d_y);
+    - for every column of u_y regressed on u_x, and every column of u_x on u_y: an F-test of a
+      non-linear conditional mean (squares and cubes added) and the studentised
+      Breusch-Pagan test of a non-constant conditional variance (Koenker's n R²).
+
+    ``pvalue = min(1, 3 * min(p_skew, p_kurt, p_regression))`` with ``p_regression`` itself
+    Bonferroni-combined over its 2 (d_x + d_y) tests, so the test's size is at most its level
+    (it is conservative: normal scores have exactly normal marginals, which the chi-square
+    approximations do not assume). Collinear normal scores (a deterministic monotone relation)
+    give ``pvalue = 0`` with ``reason``. Cost O(n² d) for Mardia's skewness (by row blocks).
+
+    Measured on the Beyond-Normal choose half (n = 5000, docs/accuracy.md): every
+    Gaussian-copula task (normal-CDF, half-cube, wiggly, bimodal warps of Gaussians) had
+    p ≥ 0.029 in all 40 runs and every other task (Student-t, mixtures, spirals, waves,
+    additive noise) p < 2e-6 in all 60.
+    """
+    x, y = _as_2d(x, "x"), _as_2d(y, "y")
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(f"x and y must have the same number of rows, got {x.shape[0]} and {y.shape[0]}")
+    n = x.shape[0]
+    if n < COPULA_TEST_MIN_SAMPLES:
+        raise ValueError(f"too few samples for the Gaussian-copula test: n = {n}, need at least {COPULA_TEST_MIN_SAMPLES}")
+    if not normalized:
+        x, y = copula_normalize(x), copula_normalize(y)
+    u = np.hstack([x, y])
+    try:
+        p_skew, p_kurt = _mardia(u, max(1, int(block_rows)))
+    except np.linalg.LinAlgError:
+        return dict(pvalue=0.0, p_skew=0.0, p_kurt=0.0, p_regression=0.0, n_tests=0,
+                    reason="the normal scores are collinear (a deterministic monotone relation): not a Gaussian copula with finite MI")
+    p_reg = _regression_pvalues(x, y) + _regression_pvalues(y, x)
+    p_regression = min(1.0, len(p_reg) * min(p_reg))
+    pvalue = min(1.0, 3.0 * min(p_skew, p_kurt, p_regression))
+    return dict(pvalue=float(pvalue), p_skew=p_skew, p_kurt=p_kurt, p_regression=float(p_regression),
+                n_tests=2 + len(p_reg), reason="")
