@@ -12,7 +12,8 @@ not Gaussian, the same number is only a lower estimate (often a very poor one).
 :func:`gaussian_copula_test` tells the two apart.
 
 References: Mardia, K. V. (1970), "Measures of multivariate skewness and kurtosis with
-applications", Biometrika 57(3); Breusch, T. S. & Pagan, A. R. (1979), Econometrica 47(5),
+applications", Biometrika 57(3); Mardia, K. V. (1974), "Applications of some measures of
+multivariate skewness and kurtosis in testing normality and robustness studies", Sankhyā B 36(2); Breusch, T. S. & Pagan, A. R. (1979), Econometrica 47(5),
 studentised form of Koenker (1981); Ince, R. A. A. et al. (2017), "A statistical framework
 for neuroimaging data analysis based on mutual information estimated via a Gaussian
 copula", Human Brain Mapping 38(3).
@@ -76,8 +77,14 @@ def _mardia(u: np.ndarray, block_rows: int) -> tuple[float, float]:
         b1 += float(np.sum(g * g * g))
     b1 /= n * n
     b2 = float(np.mean(np.sum(w * w, axis=1) ** 2))
-    p_skew = float(stats.chi2.sf(n * b1 / 6.0, d * (d + 1) * (d + 2) / 6.0))
-    z_kurt = (b2 - d * (d + 2)) / np.sqrt(8.0 * d * (d + 2) / n)
+    # small-sample forms (Mardia 1974): the skewness statistic's correction factor, and the exact
+    # null mean and variance of b2. With the asymptotic d(d+2) and 8d(d+2)/n instead, d = 100
+    # at n = 1000 rejected 4 of 10 Gaussian samples at level 0.01.
+    k_skew = (d + 1) * (n + 1) * (n + 3) / (n * ((n + 1) * (d + 1) - 6))
+    p_skew = float(stats.chi2.sf(n * b1 * k_skew / 6.0, d * (d + 1) * (d + 2) / 6.0))
+    mean_b2 = d * (d + 2) * (n - 1) / (n + 1)
+    var_b2 = 8.0 * d * (d + 2) * (n - 3) * (n - d - 1) * (n - d + 1) / ((n + 1) ** 2 * (n + 3) * (n + 5))
+    z_kurt = (b2 - mean_b2) / np.sqrt(max(var_b2, np.finfo(float).tiny))
     p_kurt = float(2.0 * stats.norm.sf(abs(z_kurt)))
     return p_skew, p_kurt
 
@@ -115,8 +122,10 @@ def gaussian_copula_test(x, y, *, normalized: bool = False, block_rows: int = 51
     x, y already are), H0 says u is jointly Gaussian. Three families of statistics, each with
     a known null distribution, and a Bonferroni combination over all of them:
 
-    - Mardia's multivariate skewness :math:`n b_{1,d}/6 \sim \chi^2_{d(d+1)(d+2)/6}` and
-      kurtosis :math:`(b_{2,d} - d(d+2))/\sqrt{8d(d+2)/n} \sim N(0, 1)` of u (d = d_x + d_y);
+    - Mardia's multivariate skewness :math:`n k b_{1,d}/6 \sim \chi^2_{d(d+1)(d+2)/6}` and
+      kurtosis :math:`(b_{2,d} - \mathrm{E}\,b_{2,d})/\sqrt{\mathrm{Var}\,b_{2,d}} \sim N(0, 1)`
+      of u (d = d_x + d_y), with Mardia's (1974) small-sample factor k and exact null
+      moments :math:`\mathrm{E}\,b_2 = d(d+2)(n-1)/(n+1)`;
     - for every column of u_y regressed on u_x, and every column of u_x on u_y: an F-test of a
       non-linear conditional mean (squares and cubes added) and the studentised
       Breusch-Pagan test of a non-constant conditional variance (Koenker's n R²).

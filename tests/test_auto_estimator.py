@@ -193,6 +193,19 @@ def test_gaussian_copula_test_keeps_its_level_on_warped_gaussians():
     assert rejected <= 3, rejected
 
 
+def test_gaussian_copula_test_keeps_its_level_when_d_is_large_against_n():
+    from mi_estimators.copula import gaussian_copula_test
+
+    # d = 100 at n = 1000: Mardia's asymptotic kurtosis moments d(d+2), 8d(d+2)/n put the null
+    # z about -2.3 off and rejected 4 of 10 Gaussian samples; the exact small-sample moments
+    # (Mardia 1974) must keep rejections near the level (P(>= 2 of 12 | 0.01) < 0.01).
+    rejected = 0
+    for seed in range(12):
+        x, y, _ = _gaussian_pair(1000, 0.5, seed=300 + seed, dim=50)
+        rejected += gaussian_copula_test(x, y)["pvalue"] < 0.01
+    assert rejected <= 1, rejected
+
+
 @pytest.mark.parametrize("kind", ["student", "parabola", "x-shape", "uniform-noise"])
 def test_gaussian_copula_test_rejects_non_gaussian_copulas(kind):
     from mi_estimators.copula import gaussian_copula_test
