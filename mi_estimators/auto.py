@@ -258,17 +258,16 @@ def estimate_auto(x, y, *, seed: int = 0, **options):
             reason += f"; the Gaussian-copula test rejects (p = {p:.2g} < {COPULA_TEST_LEVEL})"
     else:
         copula_passed = False
-    if transform == "copula" or name == "gaussian-copula":
+    gc = None   # the Gaussian-copula value (CCA on normal scores): reported, a floor or a check
+    if copula_passed or name != "ksg":
         if normal_scores is None:
             normal_scores = (copula_normalize(x), copula_normalize(y))
-        xc, yc = normal_scores
-    else:
-        xc, yc = x, y
+        gc = estimate_mi(*normal_scores, estimator="cca", seed=seed)
+        components["gcmi"] = dict(mi=gc.mi, stderr=gc.stderr)
 
     if name == "gaussian-copula":
-        res = estimate_mi(xc, yc, estimator="cca", seed=seed)
-        components["gcmi"] = dict(mi=res.mi, stderr=res.stderr)
-        mi, se, interval, per, chosen = res.mi, res.stderr, res.interval, res.per_critic, "gaussian-copula"
+        res = gc
+        mi, se, interval, per, chosen = gc.mi, gc.stderr, gc.interval, gc.per_critic, "gaussian-copula"
     elif name == "ksg":
         if x.shape[0] < KSG_MIN_SAMPLES:
             raise ValueError(
@@ -277,8 +276,8 @@ def estimate_auto(x, y, *, seed: int = 0, **options):
                 "collect more samples, or pass estimator='ksg' with smaller k / stderr='pointwise'"
             )
         if opts.get("k") == "adaptive":
-            res3 = estimate_mi(xc, yc, estimator="ksg", seed=seed, k=3)
-            res1 = estimate_mi(xc, yc, estimator="ksg", seed=seed, k=1)
+            res3 = estimate_mi(x, y, estimator="ksg", seed=seed, k=3)
+            res1 = estimate_mi(x, y, estimator="ksg", seed=seed, k=1)
             components["ksg_k3"] = dict(mi=res3.mi, stderr=res3.stderr)
             components["ksg_k1"] = dict(mi=res1.mi, stderr=res1.stderr)
             if k1_shows_bias(res1.mi, res3.mi):
@@ -290,7 +289,7 @@ def estimate_auto(x, y, *, seed: int = 0, **options):
                 reason += "; k = 3 (k = 1 is not clearly larger, so the lower-variance k is kept)"
             opts["k"] = k_used
         else:
-            res = estimate_mi(xc, yc, estimator="ksg", seed=seed, **opts)
+            res = estimate_mi(x, y, estimator="ksg", seed=seed, **opts)
         components["ksg"] = dict(mi=res.mi, stderr=res.stderr)
         mi, se, interval, per = res.mi, res.stderr, res.interval, res.per_critic
         chosen = "ksg"
@@ -298,15 +297,12 @@ def estimate_auto(x, y, *, seed: int = 0, **options):
         neural_kw = {**opts, **options}
         bs = int(neural_kw.get("batch_size", api.DEFAULT_BATCH_SIZE))
         hf = float(neural_kw.get("heldout_fraction", 0.2))
-        gx, gy = normal_scores if normal_scores is not None else (copula_normalize(x), copula_normalize(y))
-        gc = estimate_mi(gx, gy, estimator="cca", seed=seed)
-        components["gcmi"] = dict(mi=gc.mi, stderr=gc.stderr)
         if x.shape[0] < _min_samples_neural(bs, hf):
             mi, se, interval, per, chosen = gc.mi, gc.stderr, gc.interval, gc.per_critic, "gcmi"
             reason += f"; only n = {x.shape[0]} samples, too few to train a critic: Gaussian-copula value"
             res = gc
         else:
-            nx, ny = (gx, gy) if neural_transform == "copula" else (x, y)
+            nx, ny = normal_scores if neural_transform == "copula" else (x, y)
             res = estimate_mi(nx, ny, estimator="infonce", seed=seed, **neural_kw)
             if neural_transform != "copula":
                 reason = reason.replace("on copula-normalised data", "on standardised data")
@@ -322,22 +318,13 @@ def estimate_auto(x, y, *, seed: int = 0, **options):
         # and since GCMI bounds the MI from below (normal-score marginals), a value clearly above it
         # contradicts the test (which can miss a non-Gaussian copula at small n: 2v1-waves passed
         # it at n = 1000 with GCMI 1.3 nats too low). Otherwise GCMI is reported.
-        gc = components["gcmi"] if "gcmi" in components else None
-        if gc is None:
-            gres = estimate_mi(*normal_scores, estimator="cca", seed=seed)
-            gc = components["gcmi"] = dict(mi=gres.mi, stderr=gres.stderr)
-        else:
-            gres = None
-        margin = COPULA_CHECK_Z * math.sqrt(se ** 2 + gc["stderr"] ** 2)
-        if mi > gc["mi"] + margin:
+        if mi > gc.mi + COPULA_CHECK_Z * math.sqrt(se ** 2 + gc.stderr ** 2):
             reason += (f"; the Gaussian-copula test does not reject (p = {p:.2g}), but {chosen} ({mi:.3f}) exceeds "
-                       f"the Gaussian-copula value ({gc['mi']:.3f}) by more than {COPULA_CHECK_Z:g} standard errors, "
+                       f"the Gaussian-copula value ({gc.mi:.3f}) by more than {COPULA_CHECK_Z:g} standard errors, "
                        "which a Gaussian copula cannot do (that value is then a lower bound), so it is kept")
         else:
-            if gres is None:
-                gres = estimate_mi(*normal_scores, estimator="cca", seed=seed)
-            res = gres
-            mi, se, interval, per, chosen = gres.mi, gres.stderr, gres.interval, gres.per_critic, "gaussian-copula"
+            res = gc
+            mi, se, interval, per, chosen = gc.mi, gc.stderr, gc.interval, gc.per_critic, "gaussian-copula"
             name = "gaussian-copula"
             checker = "InfoNCE" if "infonce" in components else ("KSG" if "ksg" in components else "")
             agrees = f" and {checker} is not above it by more than {COPULA_CHECK_Z:g} standard errors" if checker else ""

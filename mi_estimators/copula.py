@@ -50,17 +50,6 @@ def copula_normalize(a) -> np.ndarray:
     return ndtri((ranks - 0.5) / n)
 
 
-def _as_2d(a, name: str) -> np.ndarray:
-    arr = np.asarray(a, dtype=np.float64)
-    if arr.ndim == 1:
-        arr = arr[:, None]
-    if arr.ndim != 2:
-        raise ValueError(f"{name} must be a 1-D or 2-D array of samples, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} holds NaN or inf at rows {np.flatnonzero(~np.isfinite(arr).all(axis=1))[:5].tolist()}")
-    return arr
-
-
 def _mardia(u: np.ndarray, block_rows: int) -> tuple[float, float]:
     """Mardia's skewness and kurtosis p-values of the rows of ``u`` (n, d)."""
     from scipy import stats
@@ -141,9 +130,9 @@ def gaussian_copula_test(x, y, *, normalized: bool = False, block_rows: int = 51
     p ≥ 0.029 in all 40 runs and every other task (Student-t, mixtures, spirals, waves,
     additive noise) p < 2e-6 in all 60.
     """
-    x, y = _as_2d(x, "x"), _as_2d(y, "y")
-    if x.shape[0] != y.shape[0]:
-        raise ValueError(f"x and y must have the same number of rows, got {x.shape[0]} and {y.shape[0]}")
+    from mi_estimators.estimator import check_xy
+
+    x, y = check_xy(x, y)
     n = x.shape[0]
     if n < COPULA_TEST_MIN_SAMPLES:
         raise ValueError(f"too few samples for the Gaussian-copula test: n = {n}, need at least {COPULA_TEST_MIN_SAMPLES}")

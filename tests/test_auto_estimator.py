@@ -257,9 +257,9 @@ def test_gaussian_copula_test_is_rank_invariant_and_refuses_bad_input():
         gaussian_copula_test(x[:50], y[:50])
     bad = x.copy()
     bad[3, 1] = np.inf
-    with pytest.raises(ValueError, match="NaN or inf at rows \\[3\\]"):
+    with pytest.raises(ValueError, match="NaN or inf values \\(first at row 3, column 1\\)"):
         gaussian_copula_test(bad, y)
-    with pytest.raises(ValueError, match="same number of rows"):
+    with pytest.raises(ValueError, match="same number of samples"):
         gaussian_copula_test(x, y[:-1])
 
 
