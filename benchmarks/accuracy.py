@@ -242,9 +242,7 @@ def cmd_analyze(args) -> int:
         for r in rows:
             if r["label"] != args.default or r["status"] != "ok":
                 continue
-            cfg = json.loads(r["config"])
-            method = cfg.get("auto_details", {}).get("reported", cfg.get("auto_reported", r["estimator"]))
-            by_method.setdefault(method, []).append(r)
+            by_method.setdefault(reported_and_sampling_interval(r)[0], []).append(r)
         if by_method:
             lines += ["", f"Coverage of `{args.default}`'s 95% interval by the method it reported:", "",
                       "| method | runs | coverage | mean abs error (nats) | mean stderr (nats) |", "|---|---|---|---|---|"]
@@ -329,6 +327,17 @@ def plot(summary, labels, path, name):
     plt.close(fig)
 
 
+def reported_and_sampling_interval(row) -> tuple[str, float, float]:
+    """The method a run's estimate came from and its sampling interval: auto's recorded
+    ``auto_details`` (or the older top-level ``auto_reported`` / ``auto_interval_sampling``),
+    else the estimator itself and the row's interval (every other estimator's interval is its
+    sampling interval)."""
+    cfg = json.loads(row["config"] or "{}")
+    det = cfg.get("auto_details", {})
+    lo, hi = det.get("interval_sampling", cfg.get("auto_interval_sampling", (row["ci_low"], row["ci_high"])))
+    return det.get("reported", cfg.get("auto_reported", row["estimator"])), lo, hi
+
+
 def calibrate_allowance(rows, target: float = 0.95, step: float = 0.02, top: float = 0.4) -> dict:
     """Per method auto reported: the narrowest bias allowance ``(down, up)`` (fractions of |I| on a
     grid of ``step``) whose widened sampling interval covers the truth in >= ``target`` of ``rows``.
@@ -342,10 +351,7 @@ def calibrate_allowance(rows, target: float = 0.95, step: float = 0.02, top: flo
     for r in rows:
         if r["status"] != "ok":
             continue
-        cfg = json.loads(r["config"])
-        det = cfg.get("auto_details", {})
-        lo, hi = det.get("interval_sampling", cfg.get("auto_interval_sampling", (r["ci_low"], r["ci_high"])))
-        method = det.get("reported", cfg.get("auto_reported", r["estimator"]))
+        method, lo, hi = reported_and_sampling_interval(r)
         by.setdefault(method, []).append((r["estimate"], lo, hi, r["truth"]))
     grid = np.round(np.arange(0.0, top + step / 2, step), 6)
     out = {}
@@ -475,12 +481,9 @@ def cmd_export(args) -> int:
         w = csv.DictWriter(fh, fieldnames=list(EXPORT_COLUMNS))
         w.writeheader()
         for r in sorted(rows, key=lambda r: (r["task"], r["label"], r["seed"])):
-            cfg = json.loads(r["config"] or "{}")
-            det = cfg.get("auto_details", {})
-            lo, hi = det.get("interval_sampling", cfg.get("auto_interval_sampling", (r["ci_low"], r["ci_high"])))
+            method, lo, hi = reported_and_sampling_interval(r)
             out = {c: r.get(c, "") for c in EXPORT_COLUMNS}
-            out.update(reported=det.get("reported", cfg.get("auto_reported", r["estimator"])),
-                       sampling_low=lo, sampling_high=hi)
+            out.update(reported=method, sampling_low=lo, sampling_high=hi)
             w.writerow({k: (repr(v) if isinstance(v, float) else v) for k, v in out.items()})
     print(f"{len(rows)} rows -> {args.out}")
     return 0
