@@ -516,6 +516,9 @@ class Bound:
     lower_bound: bool = True
     hyper_defaults: dict = {}
     extra_inputs: tuple[str, ...] = ()
+    #: ``loss`` is a pure function of the scores (no Python-side state, no host reads), so the
+    #: trainer may capture it in a CUDA graph and replay it (MINE's moving average is state).
+    graph_safe: bool = True
 
     def __init__(self, **hyper):
         unknown = sorted(set(hyper) - set(self.hyper_defaults))
@@ -592,6 +595,7 @@ class _MINE(Bound):
     description = ("MINE: the DV value; loss gradient divides ∇E_Q e^T by a moving average of E_Q e^T "
                    "(state per leading index, updated by loss(), reset()).")
     hyper_defaults = {"momentum": 0.9}
+    graph_safe = False   # the EMA lives in a Python attribute that every loss() call replaces
 
     def _validate(self):
         m = self.hyper["momentum"]

@@ -454,8 +454,8 @@ def _cmd_staircase(args) -> int:
         records = run_staircase(
             estimators=args.estimators, critic=args.critic, transform=args.transform,
             levels=args.levels, steps_per_level=args.steps_per_level, dim=args.dim,
-            batch_size=args.batch_size, lr=args.lr, seed=args.seed, executor=executor,
-            progress=_progress_enabled(args),
+            batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=args.device,
+            executor=executor, progress=_progress_enabled(args),
         )
     csv_path = write_staircase_csv(records, out / "staircase.csv")
     png = plot_staircase(records, out / "staircase.png", smooth=max(1, args.steps_per_level // 20))
@@ -560,6 +560,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=_positive_int, default=64, help="batch size (default 64)")
     p.add_argument("--lr", type=float, default=5e-4, help="Adam learning rate (default 5e-4)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu", help="cpu, cuda (cuda:N) or auto (cuda when present); default cpu")
     p.add_argument("--out", default="mi-bench-out/staircase", help="output folder (default mi-bench-out/staircase)")
     _add_executor_options(p)
     p.set_defaults(func=_cmd_staircase)

@@ -250,11 +250,11 @@ class JointCritic(Critic):
     def scores(self, x, y):
         k, b, _ = x.shape
         # Members are scored in blocks of ``kb`` whose (kb, B, B, H) activations stay under
-        # _MEMBER_BLOCK_FLOATS: one (K, B², H) tensor for a whole ensemble is slower per member
+        # _MEMBER_BLOCK_FLOATS on a CPU (_ACCELERATOR_BLOCK_FLOATS on a GPU): one (K, B², H) tensor for a whole ensemble is slower per member
         # than K separate runs on a CPU (measured 0.45x at K = 16, B = 128: tensors past glibc's
         # 32 MiB mmap threshold are page-faulted in afresh at every step). Each block is the same
         # computation as a separate critic, so members stay equal to separate runs.
-        kb = max(1, min(k, _MEMBER_BLOCK_FLOATS // (b * b * max(self.hidden))))
+        kb = max(1, min(k, _block_floats(x.device, _MEMBER_BLOCK_FLOATS) // (b * b * max(self.hidden))))
         if kb >= k:
             return self._block_scores(x, y, list(self.mlp.weights), list(self.mlp.biases))
         return torch.cat([
@@ -275,7 +275,7 @@ class JointCritic(Critic):
         if step is None:
             # without autograd (evaluation) nothing needs the activations later: score blocks of
             # rows so the hidden activations stay under ~2**22 floats whatever B is
-            step = b if torch.is_grad_enabled() else max(1, min(b, _EVAL_FLOATS // (k * b * max(self.hidden))))
+            step = b if torch.is_grad_enabled() else max(1, min(b, _block_floats(x.device, _EVAL_FLOATS) // (k * b * max(self.hidden))))
         blocks = []
         for start in range(0, b, step):
             h = act(px[:, start:start + step, None, :] + py[:, None, :, :])  # (k, c, B, H)
@@ -291,6 +291,15 @@ class JointCritic(Critic):
 
 _EVAL_FLOATS = 2**22   # rows per block under no_grad: 2**26 was 2x slower at B = 512 (mmap'd blocks)
 _MEMBER_BLOCK_FLOATS = 2**22   # 16 MiB of float32 activations per member block
+# On a GPU, blocks only serialise work that one launch could do (and the caching allocator
+# reuses memory, so the CPU's page-fault cost does not exist): 2**26 floats (256 MiB of
+# float32 per activation tensor) keep a 16-member ensemble at B = 128, H = 256 in one block.
+_ACCELERATOR_BLOCK_FLOATS = 2**26
+
+
+def _block_floats(device: torch.device, cpu_budget: int) -> int:
+    """Activation floats per block (members under autograd, rows under no_grad) on ``device``."""
+    return cpu_budget if device.type == "cpu" else _ACCELERATOR_BLOCK_FLOATS
 
 
 class BilinearCritic(Critic):

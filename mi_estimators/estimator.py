@@ -47,7 +47,7 @@ DEFAULT_LR = 5e-4
 DEFAULT_EVAL_EVERY = 50
 DEFAULT_PATIENCE = 6
 CRITIC_KEYS = ("cosine", "temperature", "chunk_size", "sigma")
-TRAIN_KEYS = ("eval_batch_size", "final_repeats", "weight_decay", "split_seed", "num_threads")
+TRAIN_KEYS = ("eval_batch_size", "final_repeats", "weight_decay", "split_seed", "num_threads", "cuda_graph")
 
 #: Bound hyper-parameters that estimate_mi trains with unless given, where they differ from the
 #: bound's own (mathematical) defaults. f-GAN trains as Nowozin et al. (2016) do: the critic goes
@@ -455,7 +455,8 @@ def estimate_mi(x, y, estimator: str = "auto", critic: str | None = None, *,
         version=__version__, torch_version=torch.__version__,
     )
     details = dict(
-        steps_run=res.steps_run, best_step=res.best_step.tolist(), stderr_sampling=se_sampling,
+        steps_run=res.steps_run, best_step=res.best_step.tolist(), cuda_graph=res.cuda_graph,
+        stderr_sampling=se_sampling,
         stderr_seed=math.sqrt(seed_var), per_critic_stderr=res.stderrs.tolist(),
         n_eval_batches=res.n_eval_batches, lower_bound=getattr(info, "lower_bound", None),
         ceiling=ceiling, train_seconds=res.seconds,

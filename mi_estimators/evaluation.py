@@ -779,6 +779,7 @@ class StaircaseJob:
     batch_size: int
     lr: float
     seed: int
+    device: str = "cpu"
 
 
 def _staircase_one(job: StaircaseJob) -> list[dict]:
@@ -803,8 +804,11 @@ def _staircase_group(jobs: tuple[StaircaseJob, ...]) -> list[list[dict]]:
     from mi_estimators.critics import make_critic
     from mi_estimators.training import make_adam
 
+    from mi_estimators.training import resolve_device
+
     job = jobs[0]
     k = len(jobs)
+    device = resolve_device(job.device)
     bounds = [get_bound(j.estimator, **dict(j.options)) for j in jobs]
     critic = make_critic(job.critic, job.dim, job.dim, n_critics=k, seed=job.seed)
     if k > 1:  # every member starts from the critic that seed builds (members would get seed + k)
@@ -812,6 +816,7 @@ def _staircase_group(jobs: tuple[StaircaseJob, ...]) -> list[list[dict]]:
         with torch.no_grad():
             for p, q in zip(critic.parameters(), single.parameters()):
                 p.copy_(q.expand_as(p))
+    critic = critic.to(device)
     optimizer = make_adam(critic.parameters(), lr=job.lr)
     rng = np.random.default_rng(_seeds(job.seed)[0])
     schedule = synthetic.staircase(job.levels, job.steps_per_level, job.dim,
@@ -819,7 +824,8 @@ def _staircase_group(jobs: tuple[StaircaseJob, ...]) -> list[list[dict]]:
     estimates, losses = [], []
     for task in schedule:
         x, y = task.sample(job.batch_size, seed=rng)
-        scores = critic(torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y, dtype=torch.float32))
+        scores = critic(torch.as_tensor(x, dtype=torch.float32).to(device),
+                        torch.as_tensor(y, dtype=torch.float32).to(device))
         loss = torch.stack([b.loss(scores[i:i + 1]).sum() for i, b in enumerate(bounds)])   # (K,)
         optimizer.zero_grad(set_to_none=True)
         loss.sum().backward()
@@ -869,6 +875,7 @@ def run_staircase(
     batch_size: int = 64,
     lr: float = 5e-4,
     seed: int = 0,
+    device: str = "cpu",
     executor=None,
     progress: bool = False,
 ) -> list[dict]:
@@ -885,7 +892,9 @@ def run_staircase(
     Returns records with :data:`STAIRCASE_COLUMNS` (one per estimator and step).
     Estimators run as independent jobs through ``executor`` (default: in this process);
     with the separable critic, the estimators of one process train as one critic ensemble
-    (identical numbers, one batched step per step).
+    (identical numbers, one batched step per step). ``device``: ``"cpu"``, ``"cuda"`` or
+    ``"auto"``; the batches are drawn on the host (the same stream on every device) and
+    the records stay on the device until the end of each job (no host sync per step).
     """
     from mi_estimators.executors import Executor, LocalExecutor, SerialExecutor, get_executor
 
@@ -894,14 +903,16 @@ def run_staircase(
     if not levels or any(not (math.isfinite(float(v)) and float(v) > 0) for v in levels):
         raise ValueError(f"levels must be positive MI values in nats, got {list(levels)!r}")
     from mi_estimators.bounds import get_bound
+    from mi_estimators.training import resolve_device
 
+    device = str(resolve_device(device))   # a clear ValueError now, not inside a worker
     jobs = []
     for spec in estimators:
         name, options, label = parse_estimator_spec(spec)
         get_bound(name, **options)  # validate names and options before any training
         jobs.append(StaircaseJob(name, label, tuple(sorted(options.items())), critic, transform,
                                  tuple(float(v) for v in levels), int(steps_per_level), int(dim),
-                                 int(batch_size), float(lr), int(seed)))
+                                 int(batch_size), float(lr), int(seed), device))
     if len({j.label for j in jobs}) != len(jobs):
         raise ValueError(f"the staircase lists an estimator twice: {list(estimators)!r}")
     own = not isinstance(executor, Executor)

@@ -225,3 +225,16 @@ def test_fit_critic_leaves_the_global_thread_setting_unchanged():
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_cuda_graph_option_is_checked_and_off_on_the_cpu():
+    from mi_estimators.training import resolve_cuda_graph
+
+    bound = get_bound("infonce")
+    assert resolve_cuda_graph("auto", "cpu", bound) is False
+    assert resolve_cuda_graph(False, "cpu", bound) is False
+    with pytest.raises(ValueError, match="cuda_graph=True cannot be honoured: the device is 'cpu'"):
+        resolve_cuda_graph(True, "cpu", bound)
+    with pytest.raises(ValueError, match="cuda_graph must be 'auto', True or False"):
+        resolve_cuda_graph("yes", "cpu", bound)
+    assert _fit(seed=2).cuda_graph is False
