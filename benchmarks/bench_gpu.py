@@ -164,6 +164,56 @@ def plain_step(kind: str, b: int, dev):
     return step
 
 
+def tm_step(kind: str, b: int, dev):
+    """torch-mist 0.2.17's own step (``estimator.loss``, ``zero_grad``, ``backward``, ``step``
+    with the optimiser its ``train_model`` builds), as bench_vs_torch_mist.py times it on a CPU."""
+    import torch
+    from torch_mist.utils.train.model import instantiate_optimizer
+
+    from bench_vs_torch_mist import _tm_estimator
+
+    torch.manual_seed(0)
+    est = _tm_estimator(kind).to(dev)
+    est.train()
+    opt, _ = instantiate_optimizer(est, max_iterations=10**7, optimizer_params={"lr": H.LR})
+    batches = itertools.cycle(_batches(dev, b))
+
+    def step():
+        x, y = next(batches)
+        loss = est.loss(x, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+def with_tf32(make):
+    """A contender built and run with TF32 matmuls (10-bit mantissa: changes results at ~1e-3
+    relative, so the toolkit never turns it on; shown for what reduced precision buys)."""
+    import torch
+
+    def build():
+        prev = torch.backends.cuda.matmul.allow_tf32
+        torch.backends.cuda.matmul.allow_tf32 = True
+        try:
+            fn = make()
+        finally:
+            torch.backends.cuda.matmul.allow_tf32 = prev
+
+        def step():
+            before = torch.backends.cuda.matmul.allow_tf32
+            torch.backends.cuda.matmul.allow_tf32 = True
+            try:
+                fn()
+            finally:
+                torch.backends.cuda.matmul.allow_tf32 = before
+
+        return step
+
+    return build
+
+
 # --------------------------------------------------------------------------- sections
 def section_ceilings(dev, quick: bool) -> dict:
     import torch
@@ -242,9 +292,17 @@ def section_step(dev, quick: bool, repeats: int, peak: float | None, graphs: boo
         return r
 
     print("\n## Training step")
+    try:
+        import torch_mist  # noqa: F401
+        have_tm = True
+    except ImportError as exc:
+        have_tm = False
+        print(f"  torch-mist not importable here ({exc}): its rows are skipped")
     for kind in ("separable", "joint"):
         b = H.BATCH
         run("plain loop", kind, 1, b, lambda: plain_step(kind, b, dev), steps, naive=kind == "joint")
+        if have_tm:
+            run("torch-mist step", kind, 1, b, lambda: tm_step(kind, b, dev), steps, naive=kind == "joint")
         for k in (sep_ks if kind == "separable" else joint_ks):
             n = steps if kind == "separable" else max(3, steps // (2 * k))
             run("mie step", kind, k, b, lambda: mie_step(kind, k, b, dev), n)
@@ -256,6 +314,8 @@ def section_step(dev, quick: bool, repeats: int, peak: float | None, graphs: boo
         run("mie step", "joint", 1, b, lambda: mie_step("joint", 1, b, dev), 10)
         if graphs:
             run("mie step, CUDA graph", "joint", 1, b, lambda: mie_step("joint", 1, b, dev, graph=True), 10)
+            run("mie step, CUDA graph, TF32", "joint", 1, b,
+                with_tf32(lambda: mie_step("joint", 1, b, dev, graph=True)), 10)
 
     def get(what, kind, k, b=H.BATCH):
         for r in rows:
@@ -288,11 +348,13 @@ def section_step(dev, quick: bool, repeats: int, peak: float | None, graphs: boo
     for kind in ("separable", "joint"):
         for b in (H.BATCH, 512):
             plain = get("plain loop", kind, 1, b)
-            for what in ("mie step", "mie step, CUDA graph"):
+            tm = get("torch-mist step", kind, 1, b)
+            for what in ("mie step", "mie step, CUDA graph", "mie step, CUDA graph, TF32"):
                 r = get(what, kind, 1, b)
                 if plain and r:
                     print(f"  {kind} B={b}: plain {plain['ms']:.3f} ms / {what} {r['ms']:.3f} ms = "
-                          f"{plain['ms'] / r['ms']:.2f}x")
+                          f"{plain['ms'] / r['ms']:.2f}x"
+                          + (f"; torch-mist {tm['ms']:.3f} ms / {what} = {tm['ms'] / r['ms']:.2f}x" if tm else ""))
     return {"rows": rows}
 
 

@@ -165,6 +165,8 @@ def test_staircase_writes_csv_and_plot(tmp_path, capsys):
     assert (out_dir / "staircase.png").stat().st_size > 10_000
     code, _, err = run(capsys, "staircase", "--estimators", "smile:clip=5", "--out", str(out_dir))
     assert code == 2 and "unknown hyper-parameter" in err
+    code, _, err = run(capsys, "staircase", "--device", "tpu", "--out", str(out_dir))
+    assert code == 2 and "unknown device 'tpu'" in err
 
 
 def test_validate_prints_a_pass_fail_table_with_numbers(capsys):
