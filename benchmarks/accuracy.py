@@ -500,7 +500,9 @@ def cmd_sweep_ksg(args) -> int:
     choose, _ = split_tasks()
     ks = sorted({1, 3, *(int(v) for v in args.ks.split(","))})
     gaps = [float(v) for v in args.gaps.split(",")]
+    zs = [float(v) for v in args.zs.split(",") if v.strip()]
     err = {}   # (task, k) -> list of signed errors, per seed
+    blocks = {}   # (task, k) -> list of block-estimate arrays, per seed (paired: same seed, same blocks)
     for t in choose:
         task = ev.get_task(t)
         if task.dim_x + task.dim_y > 3:
@@ -509,9 +511,12 @@ def cmd_sweep_ksg(args) -> int:
             data_seed, model_seed = ev._seeds(seed)
             x, y = task.sample(5000, seed=data_seed)
             for k in ks:
-                err.setdefault((t, k), []).append(estimate_mi(x, y, "ksg", k=k, seed=model_seed).mi - task.mi)
+                res = estimate_mi(x, y, "ksg", k=k, seed=model_seed)
+                err.setdefault((t, k), []).append(res.mi - task.mi)
+                blocks.setdefault((t, k), []).append(np.array(res.details["block_estimates"]))
     tasks = sorted({t for t, _ in err})
-    head = [f"k = {k}" for k in ks] + [f"adaptive, gap {g}" for g in gaps]
+    head = ([f"k = {k}" for k in ks] + [f"adaptive, gap {g}" for g in gaps]
+            + [f"D > {z:g} se(D)" for z in zs])
     lines = ["| task | " + " | ".join(head) + " |", "|---|" + "---|" * len(head)]
     cols = {h: [] for h in head}
     for t in tasks:
@@ -524,6 +529,12 @@ def cmd_sweep_ksg(args) -> int:
             e1, e3 = np.array(err[(t, 1)]), np.array(err[(t, 3)])
             v = float(np.mean(np.abs(np.where(k1_shows_bias(e1, e3, g), e1, e3))))   # truth cancels in e1 - e3
             cols[f"adaptive, gap {g}"].append(v)
+            cells.append(f"{v:.4f}")
+        for z in zs:
+            e1, e3 = np.array(err[(t, 1)]), np.array(err[(t, 3)])
+            se_d = np.array([np.std(a - b, ddof=1) / np.sqrt(len(a)) for a, b in zip(blocks[(t, 1)], blocks[(t, 3)])])
+            v = float(np.mean(np.abs(np.where(e1 - e3 > z * se_d, e1, e3))))
+            cols[f"D > {z:g} se(D)"].append(v)
             cells.append(f"{v:.4f}")
         lines.append(f"| {t} | " + " | ".join(cells) + " |")
     lines.append("| **mean** | " + " | ".join(f"**{np.mean(cols[h]):.4f}**" for h in head) + " |")
@@ -610,6 +621,8 @@ def main(argv=None) -> int:
     q.add_argument("--seeds", default="0,1,5,6,7,8,9,10,11,12")
     q.add_argument("--ks", default="1,2,3")
     q.add_argument("--gaps", default="0,0.01,0.02,0.03")
+    q.add_argument("--zs", default="", help="also the noise-aware rules k = 1 if D > z se(D), D = KSG(1) - KSG(3), "
+                   "se(D) the paired 10-block standard error (comma list of z; session 4 tried 1,1.5,2,3)")
     q.add_argument("--table", default=None)
     q.set_defaults(func=cmd_sweep_ksg)
     e = sub.add_parser("export", help="slim per-run CSV of results folders (committed next to the tables)")
