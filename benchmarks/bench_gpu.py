@@ -462,6 +462,12 @@ def section_staircase(dev, quick: bool) -> dict:
         return r, time.perf_counter() - t0
 
     together, timings["one call"] = timed(lambda: run_staircase(list(est), **kw, device=str(dev)))
+    if dev.type == "cuda":
+        eager_rows, timings["one call, eager steps (cuda_graph=False)"] = timed(
+            lambda: run_staircase(list(est), **kw, device=str(dev), cuda_graph=False))
+        graph_vs_eager = max(abs(a["estimate"] - b["estimate"]) for a, b in zip(together, eager_rows))
+    else:
+        graph_vs_eager = 0.0
     sep_rows, sep_sec = [], 0.0
     for e in est:
         rows, sec = timed(lambda e=e: run_staircase([e], **kw, device=str(dev)))
@@ -480,12 +486,13 @@ def section_staircase(dev, quick: bool) -> dict:
     print(f"\n## Staircase, 5 estimators x 5 levels x {spl} steps (batch 64), seconds wall")
     print(H.markdown_table(["contender", "s", f"time / one call on {dev.type}"],
                            [[k, v, v / timings["one call"]] for k, v in timings.items()]))
+    print(f"CUDA graph vs eager steps: max |difference of records| {graph_vs_eager:.2e} nats")
     print(f"one call vs 5 separate calls on {dev.type}: max |difference of records| {same:.2e} nats; "
           f"{dev.type} vs cpu over the first 20 steps (float32): {vs_cpu:.2e} nats")
     for e, v in per_est.items():
         print(f"  {e:<8s} one call vs separate: max |diff| {v['max_level0']:.2e} on level 1, {v['max_all']:.2e} "
               f"overall; first step with |diff| > 1e-3: {v['first_step_above_1e_3']}")
-    return dict(seconds=timings, max_diff_separate=same, max_diff_cpu_first20=vs_cpu, steps_per_level=spl,
+    return dict(seconds=timings, max_diff_separate=same, max_diff_graph_vs_eager=graph_vs_eager, max_diff_cpu_first20=vs_cpu, steps_per_level=spl,
                 per_estimator=per_est)
 
 

@@ -161,3 +161,18 @@ def test_estimate_mi_reports_that_it_replayed_a_cuda_graph():
     assert res.details["cuda_graph"] is True
     assert estimate_mi(x, y, "infonce", device="cuda", steps=60, eval_every=20, hidden=(16,),
                        cuda_graph=False).details["cuda_graph"] is False
+
+
+def test_staircase_cuda_graph_gives_the_eager_cuda_records():
+    kw = dict(critic="separable", levels=(2.0, 4.0), steps_per_level=12, dim=6, batch_size=32, seed=0,
+              device="cuda")
+    eager = run_staircase(["infonce", "nwj", "smile:tau=5"], cuda_graph=False, **kw)
+    graphed = run_staircase(["infonce", "nwj", "smile:tau=5"], cuda_graph=True, **kw)
+    assert eager == graphed   # the same kernels in the same order: bit-identical records
+
+
+def test_staircase_with_mine_stays_eager_on_cuda_and_true_is_refused():
+    kw = dict(critic="separable", levels=(2.0,), steps_per_level=6, dim=4, batch_size=32, device="cuda")
+    assert len(run_staircase(["infonce", "mine"], **kw)) == 12
+    with pytest.raises(ValueError, match="not graph_safe"):
+        run_staircase(["infonce", "mine"], cuda_graph=True, **kw)
