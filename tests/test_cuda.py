@@ -79,7 +79,8 @@ def test_ensemble_member_equals_a_separate_run_on_cuda():
 @pytest.mark.parametrize("name", list_bounds())
 @pytest.mark.parametrize("kind", ["separable", "joint"])
 def test_the_training_step_never_synchronises_with_the_host(name, kind):
-    """critic -> bound.loss -> backward -> fused Adam: no .item(), no nonzero, no host copy."""
+    """critic -> bound.loss -> backward -> fused Adam, and the unchecked estimate the graphed
+    staircase records: no .item(), no nonzero, no host copy."""
     if name == "fmicl":
         bound = get_bound(name, divergence="js")   # TV's loss has no gradient (a clear error by design)
     else:
@@ -92,11 +93,13 @@ def test_the_training_step_never_synchronises_with_the_host(name, kind):
         if step == 1:   # the first step may allocate Adam's state; check the steady state
             torch.cuda.set_sync_debug_mode("error")
         try:
-            loss = bound.loss(critic(x, y))
+            scores = critic(x, y)
+            loss = bound.loss(scores)
             opt.zero_grad(set_to_none=True)
             loss.sum().backward()
             opt.step()
             acc.add_(loss.detach().to(F64))
+            acc.add_(bound._estimate(scores.detach()).to(F64))   # what the graphed staircase records
         finally:
             torch.cuda.set_sync_debug_mode("default")
     assert torch.isfinite(acc).all()
@@ -176,3 +179,14 @@ def test_staircase_with_mine_stays_eager_on_cuda_and_true_is_refused():
     assert len(run_staircase(["infonce", "mine"], **kw)) == 12
     with pytest.raises(ValueError, match="not graph_safe"):
         run_staircase(["infonce", "mine"], cuda_graph=True, **kw)
+
+
+def test_staircase_graph_captures_every_graph_safe_bound():
+    from mi_estimators.bounds import BOUNDS
+
+    names = [n for n, cls in BOUNDS.items() if cls.graph_safe]
+    kw = dict(critic="separable", levels=(1.0,), steps_per_level=8, dim=3, batch_size=16, device="cuda")
+    eager = run_staircase(names, cuda_graph=False, **kw)
+    graphed = run_staircase(names, cuda_graph=True, **kw)
+    assert len(graphed) == 8 * len(names)
+    assert graphed == eager   # the same kernels in the same order
