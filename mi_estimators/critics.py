@@ -250,8 +250,8 @@ class JointCritic(Critic):
     def scores(self, x, y):
         k, b, _ = x.shape
         # Members are scored in blocks of ``kb`` whose (kb, B, B, H) activations stay under
-        # _MEMBER_BLOCK_FLOATS on a CPU (_ACCELERATOR_BLOCK_FLOATS on a GPU): one (K, B², H) tensor for a whole ensemble is slower per member
-        # than K separate runs on a CPU (measured 0.45x at K = 16, B = 128: tensors past glibc's
+        # _MEMBER_BLOCK_FLOATS on a CPU (_ACCELERATOR_BLOCK_FLOATS on a GPU): one (K, B², H)
+        # tensor for a whole ensemble is slower per member than K separate runs on a CPU (measured 0.45x at K = 16, B = 128: tensors past glibc's
         # 32 MiB mmap threshold are page-faulted in afresh at every step). Each block is the same
         # computation as a separate critic, so members stay equal to separate runs.
         kb = max(1, min(k, _block_floats(x.device, _MEMBER_BLOCK_FLOATS) // (b * b * max(self.hidden))))
@@ -275,7 +275,8 @@ class JointCritic(Critic):
         if step is None:
             # without autograd (evaluation) nothing needs the activations later: score blocks of
             # rows so the hidden activations stay under ~2**22 floats whatever B is
-            step = b if torch.is_grad_enabled() else max(1, min(b, _block_floats(x.device, _EVAL_FLOATS) // (k * b * max(self.hidden))))
+            rows = _block_floats(x.device, _EVAL_FLOATS) // (k * b * max(self.hidden))
+            step = b if torch.is_grad_enabled() else max(1, min(b, rows))
         blocks = []
         for start in range(0, b, step):
             h = act(px[:, start:start + step, None, :] + py[:, None, :, :])  # (k, c, B, H)

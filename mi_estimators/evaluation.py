@@ -787,8 +787,10 @@ class _AllGraphSafe:
     """The bounds of one staircase group, graph-safe only if every one is (for resolve_cuda_graph)."""
 
     def __init__(self, bounds):
+        import types
+
         self.graph_safe = all(getattr(b, "graph_safe", False) for b in bounds)
-        self.info = type("info", (), {"name": "+".join(b.info.name for b in bounds)})
+        self.info = types.SimpleNamespace(name="+".join(b.info.name for b in bounds))
 
 
 def _staircase_one(job: StaircaseJob) -> list[dict]:
@@ -811,9 +813,7 @@ def _staircase_group(jobs: tuple[StaircaseJob, ...]) -> list[list[dict]]:
     from mi_estimators.bounds import get_bound
     import synthetic
     from mi_estimators.critics import make_critic
-    from mi_estimators.training import make_adam
-
-    from mi_estimators.training import cuda_graphed, resolve_cuda_graph, resolve_device
+    from mi_estimators.training import cuda_graphed, make_adam, resolve_cuda_graph, resolve_device
 
     job = jobs[0]
     k = len(jobs)
@@ -946,11 +946,9 @@ def run_staircase(
     if not levels or any(not (math.isfinite(float(v)) and float(v) > 0) for v in levels):
         raise ValueError(f"levels must be positive MI values in nats, got {list(levels)!r}")
     from mi_estimators.bounds import get_bound
-    from mi_estimators.training import resolve_device
+    from mi_estimators.training import resolve_cuda_graph, resolve_device
 
-    device = str(resolve_device(device))   # a clear ValueError now, not inside a worker
-    if cuda_graph not in ("auto", True, False):
-        raise ValueError(f"cuda_graph must be 'auto', True or False, got {cuda_graph!r}")
+    device = str(resolve_device(device))   # clear ValueErrors now, not inside a worker
     jobs = []
     for spec in estimators:
         name, options, label = parse_estimator_spec(spec)
@@ -958,6 +956,7 @@ def run_staircase(
         jobs.append(StaircaseJob(name, label, tuple(sorted(options.items())), critic, transform,
                                  tuple(float(v) for v in levels), int(steps_per_level), int(dim),
                                  int(batch_size), float(lr), int(seed), device, cuda_graph))
+    resolve_cuda_graph(cuda_graph, device, _AllGraphSafe([get_bound(j.estimator, **dict(j.options)) for j in jobs]))
     if len({j.label for j in jobs}) != len(jobs):
         raise ValueError(f"the staircase lists an estimator twice: {list(estimators)!r}")
     own = not isinstance(executor, Executor)

@@ -59,6 +59,9 @@ __all__ = [
     "fit_critic",
     "evaluate_critic",
     "resolve_device",
+    "resolve_cuda_graph",
+    "cuda_graphed",
+    "GRAPH_WARMUP_STEPS",
     "split_indices",
     "DEFAULTS",
 ]
