@@ -45,29 +45,17 @@ _TIE_NOISE = 1e-10
 # ---------------------------------------------------------------------------------------
 # shared helpers
 # ---------------------------------------------------------------------------------------
-def _as_samples(x, y, name_x: str = "x", name_y: str = "y") -> tuple[np.ndarray, np.ndarray]:
-    """Float64 arrays of shape (n, dx), (n, dy); 1-D inputs are one feature."""
-    out = []
-    for name, a in ((name_x, x), (name_y, y)):
-        try:
-            arr = np.asarray(a, dtype=np.float64)
-        except (TypeError, ValueError) as err:
-            raise ValueError(f"{name} must be a numeric array of shape (n, d): {err}") from None
-        if arr.ndim == 1:
-            arr = arr[:, None]
-        if arr.ndim != 2 or arr.shape[1] < 1:
-            raise ValueError(f"{name} must have shape (n,) or (n, d) with d >= 1, got {arr.shape}")
-        if not np.all(np.isfinite(arr)):
-            bad = int((~np.isfinite(arr)).sum())
-            raise ValueError(f"{name} contains {bad} NaN/inf entries")
-        out.append(arr)
-    x, y = out
-    if x.shape[0] != y.shape[0]:
-        raise ValueError(
-            f"{name_x} and {name_y} must hold the same number of samples (rows), "
-            f"got {x.shape[0]} and {y.shape[0]}"
-        )
-    return x, y
+def _as_samples(x, y) -> tuple[np.ndarray, np.ndarray]:
+    """Float64 arrays of shape (n, dx), (n, dy); 1-D inputs are one feature.
+
+    The one input check of the package (:func:`mi_estimators.estimator.check_xy`: numeric,
+    finite, paired rows, columns beyond 1e±100 rescaled by an exact power of two). Before,
+    this module kept its own copy without the rescale, and ``ksg(1e200 * x, y)`` returned
+    1e-16 nats: the standardisation overflowed to a column of zeros.
+    """
+    from mi_estimators.estimator import check_xy   # numpy only at import: no torch
+
+    return check_xy(x, y)
 
 
 def _rng(seed) -> np.random.Generator:

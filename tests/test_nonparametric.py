@@ -271,3 +271,19 @@ def test_registry_rejects_unknown_options_listing_valid_ones():
         NONPARAMETRIC_ESTIMATORS["ksg"](x, y, kk=3)
     with pytest.raises(ValueError, match="valid choices: bias_correction"):
         NONPARAMETRIC_ESTIMATORS["cca"](x, y, k=3)
+
+
+@pytest.mark.parametrize("scale", [1e200, 1e-200])
+def test_public_functions_rescale_extreme_magnitudes_instead_of_answering_zero(scale):
+    # ksg_mi / gaussian_mi / sklearn_mi validate through estimator.check_xy: before session 4
+    # they kept their own input check without the power-of-two rescale, and ksg_mi(1e200 * x, y)
+    # returned 1e-16 nats (the standardisation overflowed to a column of zeros)
+    from mi_estimators.nonparametric import gaussian_mi, ksg_mi, sklearn_mi
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((500, 1))
+    y = x + rng.standard_normal((500, 1))
+    for f in (ksg_mi, gaussian_mi, sklearn_mi):
+        ref = f(x, y)
+        assert ref > 0.3
+        assert f(scale * x, y) == pytest.approx(ref, rel=1e-12)
