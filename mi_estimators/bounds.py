@@ -516,9 +516,12 @@ class Bound:
     lower_bound: bool = True
     hyper_defaults: dict = {}
     extra_inputs: tuple[str, ...] = ()
-    #: ``loss`` is a pure function of the scores (no Python-side state, no host reads), so the
-    #: trainer may capture it in a CUDA graph and replay it (MINE's moving average is state).
-    graph_safe: bool = True
+    #: ``loss`` and ``_estimate`` are pure tensor functions of the scores (no Python-side
+    #: state, no host reads on an accelerator), so the trainer may capture them in a CUDA graph
+    #: and replay them. False unless a class opts in: the registry's bounds do, all but MINE
+    #: (its moving average is Python state), checked by tests/test_cuda.py; a user's subclass
+    #: stays eager until it sets this.
+    graph_safe: bool = False
 
     def __init__(self, **hyper):
         unknown = sorted(set(hyper) - set(self.hyper_defaults))
@@ -595,7 +598,7 @@ class _MINE(Bound):
     description = ("MINE: the DV value; loss gradient divides ∇E_Q e^T by a moving average of E_Q e^T "
                    "(state per leading index, updated by loss(), reset()).")
     hyper_defaults = {"momentum": 0.9}
-    graph_safe = False   # the EMA lives in a Python attribute that every loss() call replaces
+    # not graph_safe: the EMA lives in a Python attribute that every loss() call replaces
 
     def _validate(self):
         m = self.hyper["momentum"]
@@ -799,6 +802,11 @@ BOUNDS: dict[str, type[Bound]] = {
     cls.name: cls
     for cls in (_DV, _MINE, _NWJ, _TUBA, _InfoNCE, _DVPerAnchor, _JS, _SMILE, _Alpha, _FGAN, _FMICL, _DRODual)
 }
+
+
+# The registry's bounds are pure tensor functions of the scores, except MINE (see Bound.graph_safe).
+for _cls in BOUNDS.values():
+    _cls.graph_safe = _cls is not _MINE
 
 
 def list_bounds() -> list[str]:

@@ -238,3 +238,18 @@ def test_cuda_graph_option_is_checked_and_off_on_the_cpu():
     with pytest.raises(ValueError, match="cuda_graph must be 'auto', True or False"):
         resolve_cuda_graph("yes", "cpu", bound)
     assert _fit(seed=2).cuda_graph is False
+
+
+def test_only_the_registry_bounds_but_mine_are_graph_safe_and_subclasses_opt_in():
+    from mi_estimators.bounds import BOUNDS, Bound
+
+    assert {n for n, cls in BOUNDS.items() if not cls.graph_safe} == {"mine"}
+
+    class MyBound(Bound):   # a user's bound may keep state or read host values: eager unless it says so
+        name = "mine-of-mine"
+
+        def _estimate(self, scores):
+            return scores.diagonal(dim1=-2, dim2=-1).mean(-1)
+
+    assert MyBound().graph_safe is False
+    assert get_bound("infonce").graph_safe is True and get_bound("mine").graph_safe is False
