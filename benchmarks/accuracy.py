@@ -521,17 +521,16 @@ def cmd_sweep_ksg(args) -> int:
     cols = {h: [] for h in head}
     for t in tasks:
         cells = []
+        e1, e3 = np.array(err[(t, 1)]), np.array(err[(t, 3)])
         for k in ks:
             v = float(np.mean(np.abs(err[(t, k)])))
             cols[f"k = {k}"].append(v)
             cells.append(f"{v:.4f}")
         for g in gaps:
-            e1, e3 = np.array(err[(t, 1)]), np.array(err[(t, 3)])
             v = float(np.mean(np.abs(np.where(k1_shows_bias(e1, e3, g), e1, e3))))   # truth cancels in e1 - e3
             cols[f"adaptive, gap {g}"].append(v)
             cells.append(f"{v:.4f}")
         for z in zs:
-            e1, e3 = np.array(err[(t, 1)]), np.array(err[(t, 3)])
             se_d = np.array([np.std(a - b, ddof=1) / np.sqrt(len(a)) for a, b in zip(blocks[(t, 1)], blocks[(t, 3)])])
             v = float(np.mean(np.abs(np.where(e1 - e3 > z * se_d, e1, e3))))
             cols[f"D > {z:g} se(D)"].append(v)

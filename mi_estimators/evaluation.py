@@ -949,14 +949,14 @@ def run_staircase(
     from mi_estimators.training import resolve_cuda_graph, resolve_device
 
     device = str(resolve_device(device))   # clear ValueErrors now, not inside a worker
-    jobs = []
+    jobs, bounds = [], []
     for spec in estimators:
         name, options, label = parse_estimator_spec(spec)
-        get_bound(name, **options)  # validate names and options before any training
+        bounds.append(get_bound(name, **options))  # validate names and options before any training
         jobs.append(StaircaseJob(name, label, tuple(sorted(options.items())), critic, transform,
                                  tuple(float(v) for v in levels), int(steps_per_level), int(dim),
                                  int(batch_size), float(lr), int(seed), device, cuda_graph))
-    resolve_cuda_graph(cuda_graph, device, _AllGraphSafe([get_bound(j.estimator, **dict(j.options)) for j in jobs]))
+    resolve_cuda_graph(cuda_graph, device, _AllGraphSafe(bounds))
     if len({j.label for j in jobs}) != len(jobs):
         raise ValueError(f"the staircase lists an estimator twice: {list(estimators)!r}")
     own = not isinstance(executor, Executor)

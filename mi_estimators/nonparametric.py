@@ -29,6 +29,7 @@ from scipy.spatial import cKDTree
 from scipy.special import digamma
 
 from mi_estimators._checks import check_choice
+from mi_estimators.estimator import check_xy   # the package's one input check (numpy only: no torch)
 
 __all__ = [
     "NONPARAMETRIC_ESTIMATORS",
@@ -45,19 +46,6 @@ _TIE_NOISE = 1e-10
 # ---------------------------------------------------------------------------------------
 # shared helpers
 # ---------------------------------------------------------------------------------------
-def _as_samples(x, y) -> tuple[np.ndarray, np.ndarray]:
-    """Float64 arrays of shape (n, dx), (n, dy); 1-D inputs are one feature.
-
-    The one input check of the package (:func:`mi_estimators.estimator.check_xy`: numeric,
-    finite, paired rows, columns beyond 1e±100 rescaled by an exact power of two). Before,
-    this module kept its own copy without the rescale, and ``ksg(1e200 * x, y)`` returned
-    1e-16 nats: the standardisation overflowed to a column of zeros.
-    """
-    from mi_estimators.estimator import check_xy   # numpy only at import: no torch
-
-    return check_xy(x, y)
-
-
 def _rng(seed) -> np.random.Generator:
     """Generator from None (-> fixed seed 0, so results are deterministic), int or Generator."""
     if isinstance(seed, np.random.Generator):
@@ -154,7 +142,7 @@ def _ksg(
     workers: int = 1,
     seed=None,
 ) -> dict:
-    x, y = _as_samples(x, y)
+    x, y = check_xy(x, y)
     n = x.shape[0]
     k = _check_int("k", k, 1, n - 1, why=f" (KSG needs k < n = {n} samples)")
     if not (isinstance(noise, (int, float)) and math.isfinite(noise) and noise >= 0):
@@ -298,7 +286,7 @@ def _sum_digamma_half(nu: int, p: int) -> float:
 
 def _gaussian(x, y, *, bias_correction: bool = True, seed=None) -> dict:
     del seed  # deterministic
-    x, y = _as_samples(x, y)
+    x, y = check_xy(x, y)
     n, dx = x.shape
     dy = y.shape[1]
     if n < dx + dy + 2:
@@ -426,7 +414,7 @@ SKLEARN_MAX_PAIRS = 10_000
 
 def _sklearn(x, y, *, k: int = 3, reduce: str = "sum", n_blocks: int = 10, max_pairs: int = SKLEARN_MAX_PAIRS,
              seed=None) -> dict:
-    x, y = _as_samples(x, y)
+    x, y = check_xy(x, y)
     n = x.shape[0]
     max_pairs = _check_int("max_pairs", max_pairs, 1)
     pairs = x.shape[1] * y.shape[1]
