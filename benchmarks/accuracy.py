@@ -402,6 +402,13 @@ NEURAL_SWEEP = {
     "h256x3": dict(hidden=(256, 256, 256)),
     "h128x4": dict(hidden=(128, 128, 128, 128)),
     "h64x3": dict(hidden=(64, 64, 64)),
+    # round 4: ensembles of the 128x3 critic, their mean score matrix as one critic ("scores")
+    # or the mean of their estimates ("estimates")
+    "h128x3-k2-scores": dict(hidden=(128, 128, 128), n_critics=2, combine="scores"),
+    "h128x3-k4-scores": dict(hidden=(128, 128, 128), n_critics=4, combine="scores"),
+    "h128x3-k8-scores": dict(hidden=(128, 128, 128), n_critics=8, combine="scores"),
+    "h128x3-k4-estimates": dict(hidden=(128, 128, 128), n_critics=4, combine="estimates"),
+    "h64x3-k4-scores": dict(hidden=(64, 64, 64), n_critics=4, combine="scores"),
 }
 
 
@@ -545,7 +552,9 @@ def cmd_sweep_ksg(args) -> int:
 
 
 TIMING_TASKS = ("1v1-normal-0.75", "2v1-galaxy-0.5-3.0", "multinormal-sparse-5-5-2-2.0",
-                "spiral-multinormal-sparse-25-25-2-2.0", "multinormal-dense-50-50-0.5")
+                "spiral-multinormal-sparse-25-25-2-2.0", "multinormal-dense-50-50-0.5",
+                # the two slowest of round 4's calibration runs (the critics train longest there)
+                "normal_cdf-multinormal-sparse-3-3-2-2.0", "spiral-normal_cdf-multinormal-sparse-3-3-2-2.0")
 
 
 def cmd_timing(args) -> int:

@@ -53,6 +53,7 @@ __all__ = [
     "JointCritic",
     "BilinearCritic",
     "FGaussianCritic",
+    "MeanScoreEnsemble",
     "make_critic",
     "list_critics",
     "ACTIVATIONS",
@@ -380,6 +381,35 @@ CRITIC_OPTIONS: dict[str, tuple[str, ...]] = {
     "bilinear": ("hidden", "embed_dim"),
     "fgaussian": ("hidden", "embed_dim", "sigma"),
 }
+
+
+class MeanScoreEnsemble(nn.Module):
+    r"""One critic made of an ensemble's members: :math:`\bar T(x, y) = \frac1K \sum_k T_k(x, y)`.
+
+    Wraps a trained K-member critic and returns the members' mean score matrix, shape
+    ``(1, B, B)`` (``n_critics = 1``), so any bound or :func:`mi_estimators.training.evaluate_critic`
+    treats it as a single critic. A bound evaluated at a fixed critic on held-out data is a
+    valid estimate of that bound whatever the critic is, so the ensemble's value is as much a
+    (variational) bound as each member's. It is never below the members' mean value for a
+    bound that is concave in the scores (InfoNCE, NWJ, DV, TUBA: a linear term minus a
+    convex one), batch by batch, by Jensen's inequality; in practice it is clearly above,
+    because the members' independent errors partly cancel in the averaged score (InfoNCE on
+    the Beyond-Normal choose half: docs/accuracy.md, "Round 4"). Averaging *estimates*
+    instead (``combine="estimates"`` of :func:`mi_estimators.estimate_mi`) reduces seed noise
+    but not this bias. Lakshminarayanan et al. (2017) average ensemble predictions in the
+    same spirit.
+    """
+
+    def __init__(self, critic: nn.Module):
+        super().__init__()
+        if not isinstance(critic, nn.Module) or not hasattr(critic, "n_critics"):
+            raise ValueError(f"MeanScoreEnsemble wraps a critic of this module (with n_critics); got {type(critic).__name__}")
+        self.members = critic
+        self.n_critics = 1
+
+    def forward(self, x: Tensor, y: Tensor) -> Tensor:
+        """Mean score matrix ``(1, B, B)`` of the wrapped members."""
+        return self.members(x, y).mean(0, keepdim=True)
 
 
 def list_critics() -> list[str]:

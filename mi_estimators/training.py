@@ -470,17 +470,23 @@ _PAIRWISE_CRITICS = ("JointCritic",)
 def resolve_num_threads(num_threads, critic, device) -> int | None:
     """How many torch intra-op threads training uses; ``None`` leaves the caller's setting.
 
-    ``"auto"`` (default): 1 thread on CPU for the separable, bilinear and f-Gaussian critics —
-    their matmuls are small, and measured here a second thread made a default
+    ``"auto"`` (default): 1 thread on CPU for a single separable, bilinear or f-Gaussian
+    critic — its matmuls are small, and measured here a second thread made a default
     ``estimate_mi`` 5x more expensive in CPU time (28 s vs 5.7 s, same result) on a busy
-    2-core machine; the joint critic keeps torch's setting. An int sets it explicitly.
+    2-core machine. An ensemble of them (``n_critics > 1``) and the joint critic keep the
+    caller's torch setting: their K-wide (or B²) matmuls use a second core well (``auto``'s
+    4-critic ensemble on an idle 2-core machine: 5.5 s wall and 11.0 CPU-s with 2 threads vs
+    9.2 s and 9.2 CPU-s with 1; :mod:`mi_estimators.executors` workers set 1 thread
+    themselves). An int sets it explicitly.
     """
     if num_threads is None:
         return None
     if num_threads == "auto":
         if resolve_device(device).type != "cpu":
             return None
-        return None if type(critic).__name__ in _PAIRWISE_CRITICS else 1
+        if type(critic).__name__ in _PAIRWISE_CRITICS or getattr(critic, "n_critics", 1) > 1:
+            return None
+        return 1
     if isinstance(num_threads, bool) or not isinstance(num_threads, (int, np.integer)) or num_threads < 1:
         raise ValueError(f"num_threads must be 'auto', None or a positive integer, got {num_threads!r}")
     return int(num_threads)

@@ -179,6 +179,29 @@ def test_neural_path_uses_its_chosen_critic_size_unless_the_user_names_one():
     assert tuple(estimate_mi(x, y, "infonce", **fast).config["hidden"]) == DEFAULT_HIDDEN == (256, 256)
 
 
+def test_neural_path_trains_an_ensemble_and_reports_its_mean_score_critic():
+    from mi_estimators import estimate_mi
+    from mi_estimators.auto import NEURAL_COMBINE, NEURAL_N_CRITICS
+
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((700, 2))
+    y = x + rng.standard_normal((700, 2))
+    fast = dict(steps=4, eval_every=2, batch_size=64)
+    res = estimate_mi(x, y, copula_test=False, **fast)
+    assert (NEURAL_N_CRITICS, NEURAL_COMBINE) == (4, "scores")
+    assert res.config["n_critics"] == 4 and res.config["combine"] == "scores"
+    # the reported value is the named-bound run with the same settings
+    same = estimate_mi(x, y, "infonce", hidden=(128, 128, 128), n_critics=4, combine="scores", **fast)
+    assert res.details["auto"]["components"]["infonce"]["mi"] == same.mi
+    # the user's choice wins
+    one = estimate_mi(x, y, copula_test=False, n_critics=1, **fast)
+    assert one.config["n_critics"] == 1
+    est = estimate_mi(x, y, copula_test=False, combine="estimates", **fast)
+    same = estimate_mi(x, y, "infonce", hidden=(128, 128, 128), n_critics=4, **fast)
+    assert est.config["combine"] == "estimates"
+    assert est.details["auto"]["components"]["infonce"]["mi"] == same.mi == pytest.approx(same.per_critic.mean())
+
+
 # ----------------------------------------------------------------------------- the Gaussian-copula test
 def test_gaussian_copula_test_keeps_its_level_on_warped_gaussians():
     from mi_estimators.copula import gaussian_copula_test

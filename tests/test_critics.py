@@ -166,3 +166,31 @@ def test_joint_ensemble_scored_in_member_blocks_equals_unblocked(monkeypatch):
     monkeypatch.setattr(C, "_MEMBER_BLOCK_FLOATS", 2 * x.shape[0] ** 2 * 8)   # blocks of 2 members
     blocked = make_critic("joint", 3, 2, hidden=(8, 5), n_critics=5, seed=3, dtype=torch.float64)(x, y)
     torch.testing.assert_close(full, blocked, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["infonce", "nwj", "dv"])
+def test_mean_score_ensemble_is_the_members_mean_and_at_least_their_mean_value(name):
+    """MeanScoreEnsemble returns the (1, B, B) mean of the members' scores. InfoNCE, NWJ and DV
+    are concave in the score matrix (a linear term minus a convex one), so by Jensen the bound
+    at the mean score is >= the mean of the members' values on every batch: the ensemble critic
+    is at least as tight as averaging the members' estimates, exactly, not only on average."""
+    from mi_estimators.bounds import get_bound
+    from mi_estimators.critics import MeanScoreEnsemble
+
+    torch.manual_seed(0)
+    crit = make_critic("separable", 3, 2, hidden=(8,), embed_dim=4, n_critics=5, seed=1, dtype=torch.float64)
+    ens = MeanScoreEnsemble(crit)
+    assert ens.n_critics == 1
+    bound = get_bound(name)
+    gaps = []
+    with torch.no_grad():
+        for _ in range(20):
+            x, y = torch.randn(16, 3, dtype=torch.float64), torch.randn(16, 2, dtype=torch.float64)
+            s = crit(x, y)
+            m = ens(x, y)
+            assert m.shape == (1, 16, 16)
+            torch.testing.assert_close(m[0], s.mean(0))
+            gaps.append(float(bound.estimate(m)[0] - bound.estimate(s).mean()))
+    assert min(gaps) >= -1e-12 and max(gaps) > 1e-3, gaps
+    with pytest.raises(ValueError, match="wraps a critic"):
+        MeanScoreEnsemble(torch.nn.Linear(2, 2))

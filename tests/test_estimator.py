@@ -73,6 +73,40 @@ def test_same_seed_identical_result_and_ensemble_member_equals_separate_run(smal
         np.testing.assert_allclose(a.per_critic[k], one.mi, rtol=0, atol=1e-9)
 
 
+def test_combine_scores_is_the_bound_at_the_members_mean_score_critic(small):
+    """combine='scores' reports the held-out estimate of ONE critic, the mean of the members'
+    scores, recomputed here from the trained members; per_critic still holds the members."""
+    from mi_estimators import bounds, critics, training
+    from mi_estimators.estimator import _standardize
+
+    x, y = small
+    ens = estimate_mi(x, y, "infonce", seed=4, n_critics=3, combine="scores", dtype="float64", **TINY)
+    est = estimate_mi(x, y, "infonce", seed=4, n_critics=3, dtype="float64", **TINY)
+    assert est.config["combine"] == "estimates" and ens.config["combine"] == "scores"
+    np.testing.assert_array_equal(ens.per_critic, est.per_critic)   # same members, same training
+    assert est.mi == pytest.approx(est.per_critic.mean(), abs=1e-12)
+    assert ens.mi != pytest.approx(est.mi, abs=1e-6)
+    # rebuild: same split, standardisation, members; evaluate the mean-score critic
+    tr, va = training.split_indices(len(x), 0.2, 4)
+    xt, xh = _standardize(x[tr], [x[va]], "x")
+    yt, yh = _standardize(y[tr], [y[va]], "y")
+    crit = critics.make_critic("separable", 2, 2, hidden=(16,), embed_dim=4, n_critics=3, seed=4, dtype=torch.float64)
+    bound = bounds.get_bound("infonce")
+    training.fit_critic(crit, bound, train=(xt, yt), heldout=(xh, yh), steps=40, lr=3e-3, batch_size=32,
+                        eval_every=20, seed=4)
+    mean_critic = critics.MeanScoreEnsemble(crit)
+    val, se, nb = training.evaluate_critic(mean_critic, bound, torch.as_tensor(xh), torch.as_tensor(yh),
+                                           batch_size=32, repeats=4, seed=4)
+    assert ens.mi == pytest.approx(float(val[0]), abs=1e-12)
+    assert ens.details["stderr_sampling"] == pytest.approx(float(se[0]), abs=1e-12)
+    # one member: both ways agree exactly
+    one_s = estimate_mi(x, y, "infonce", seed=4, combine="scores", dtype="float64", **TINY)
+    one_e = estimate_mi(x, y, "infonce", seed=4, dtype="float64", **TINY)
+    assert one_s.mi == one_e.mi
+    with pytest.raises(ValueError, match="combine.*'estimates', 'scores'|estimates.*scores"):
+        estimate_mi(x, y, "infonce", combine="median", **TINY)
+
+
 def test_result_fields_json_and_readable_string(small):
     x, y = small
     res = estimate_mi(x, y, "infonce", seed=0, n_critics=2, **TINY)

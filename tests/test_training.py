@@ -196,6 +196,8 @@ def test_auto_threads_use_one_thread_for_small_critics_and_restore_the_callers_s
     joint = make_critic("joint", 2, 2, hidden=(8,))
     assert resolve_num_threads("auto", sep, "cpu") == 1
     assert resolve_num_threads("auto", joint, "cpu") is None      # B² work: keep torch's setting
+    ens = make_critic("separable", 2, 2, hidden=(8,), n_critics=4)
+    assert resolve_num_threads("auto", ens, "cpu") is None        # K-wide matmuls: keep torch's setting
     assert resolve_num_threads(3, sep, "cpu") == 3
     with pytest.raises(ValueError, match="num_threads"):
         resolve_num_threads(0, sep, "cpu")
