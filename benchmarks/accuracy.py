@@ -143,6 +143,34 @@ def derived_auto_rows(rows, ksg_max_dim: int, floor: bool = True, label: str | N
     return out
 
 
+def cmd_retire(args) -> int:
+    """Copy a results folder's runs into a new folder, relabelling one label's rows (e.g. the
+    shipped ``auto`` rows become ``auto-v3`` before the next round's ``auto`` is run there).
+    Relabelled rows get the run id ``<prefix><old id>`` (file name to match), so the next
+    round's runs of the old label, whose ids are the old ones, are not taken as done."""
+    import shutil
+
+    src, dst = Path(args.src), Path(args.dst)
+    if (dst / "runs").exists():
+        raise SystemExit(f"{dst}/runs exists: retire writes a new folder")
+    (dst / "runs").mkdir(parents=True)
+    moved = copied = 0
+    for f in sorted((src / "runs").glob("*.json")):
+        row = json.loads(f.read_text())
+        if row.get("label") == args.label:
+            row["label"] = args.as_label
+            row["run_id"] = args.prefix + row["run_id"]
+            (dst / "runs" / f"{row['run_id']}.json").write_text(json.dumps(row, indent=1, sort_keys=True))
+            moved += 1
+        else:
+            shutil.copy(f, dst / "runs" / f.name)
+            copied += 1
+    if (src / "manifest.json").exists():
+        shutil.copy(src / "manifest.json", dst / "manifest.json")
+    print(f"{moved} rows {args.label} -> {args.as_label}, {copied} rows copied -> {dst}")
+    return 0
+
+
 def cmd_analyze(args) -> int:
     from mi_estimators.evaluation import load_runs
 
@@ -599,6 +627,13 @@ def main(argv=None) -> int:
     r.add_argument("--executor", default="local")
     r.add_argument("--workers", type=int, default=2)
     r.set_defaults(func=cmd_run)
+    rt = sub.add_parser("retire", help="copy a results folder, relabelling one label (e.g. auto -> auto-v3)")
+    rt.add_argument("src")
+    rt.add_argument("dst")
+    rt.add_argument("--label", required=True)
+    rt.add_argument("--as", dest="as_label", required=True)
+    rt.add_argument("--prefix", required=True, help="run-id prefix of the relabelled rows, e.g. v3-")
+    rt.set_defaults(func=cmd_retire)
     a = sub.add_parser("analyze")
     a.add_argument("dirs", nargs="+")
     a.add_argument("--out", required=True)
