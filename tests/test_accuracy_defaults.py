@@ -165,7 +165,7 @@ def test_committed_full_table_rows_reproduce_its_aggregate():
     rows = _export_rows("full")
     assert {r["task"] for r in rows} == set(synthetic.list_tasks("beyond-normal"))
     labels = {k for k in agg if not k.startswith("_")}
-    assert {r["label"] for r in rows} == labels and len(labels) == 18   # 12 bounds, auto, auto-v2, 4 baselines
+    assert {r["label"] for r in rows} == labels and len(labels) == 19   # 12 bounds, auto, auto-v2, auto-v3, 4 baselines
     for label in ("auto", "infonce", "ksg", "cca", "bn-infonce-concat"):
         by_task = {}
         for r in rows:
