@@ -357,6 +357,11 @@ def estimate_mi(x, y, estimator: str = "auto", critic: str | None = None, *,
     from mi_estimators import __version__
 
     if estimator in NONPARAMETRIC:
+        given = dict(critic=critic, n_critics=n_critics, combine=combine, steps=steps, batch_size=batch_size,
+                     lr=lr, hidden=hidden, embed_dim=embed_dim, activation=activation, device=device,
+                     standardize=standardize, heldout_fraction=heldout_fraction, eval_every=eval_every,
+                     patience=patience, dtype=dtype)
+        _refuse_training_options(estimator, given)
         return _nonparametric(estimator, x, y, seed, options, t0)
     if estimator == AUTO:   # the method is chosen by shape; training settings go to its neural path
         from mi_estimators.auto import estimate_auto
@@ -509,6 +514,20 @@ def estimate_mi(x, y, estimator: str = "auto", critic: str | None = None, *,
         target=str(getattr(info, "target", "kl")), n_samples=n, seconds=time.perf_counter() - t0,
         config=_jsonable(config), history=res.history, warnings=msgs, details=_jsonable(details),
     )
+
+
+def _refuse_training_options(name: str, given: dict) -> None:
+    """A nonparametric estimator trains nothing: a training option set away from its default
+    would be silently ignored, so it is an error that says so."""
+    import inspect
+
+    params = inspect.signature(estimate_mi).parameters
+    changed = sorted(k for k, v in given.items() if v != params[k].default)
+    if changed:
+        raise ValueError(
+            f"estimator {name!r} is nonparametric and trains no critic: the training option(s) "
+            f"{', '.join(changed)} would have no effect; drop them, or name a neural estimator "
+            "(e.g. 'infonce') or 'auto' to train critics")
 
 
 def _nonparametric(name, x, y, seed, options, t0) -> MIResult:

@@ -185,6 +185,17 @@ def test_unknown_estimator_and_critic_list_valid_names(small):
         estimate_mi(x, y, critic="mlp")
 
 
+@pytest.mark.parametrize("name", ["ksg", "cca", "sklearn-mi"])
+def test_training_options_given_to_a_nonparametric_estimator_are_an_error_not_ignored(small, name):
+    x, y = small
+    with pytest.raises(ValueError, match=rf"'{name}' is nonparametric.*n_critics, steps would have no effect"):
+        estimate_mi(x, y, name, n_critics=4, steps=10)
+    with pytest.raises(ValueError, match="combine"):
+        estimate_mi(x, y, name, combine="scores")
+    # the defaults, and the estimator's own options, are fine
+    assert estimate_mi(x, y, name, seed=0).mi == estimate_mi(x, y, name, seed=0, steps=2000, n_critics=None).mi
+
+
 def test_cuda_without_gpu_is_a_clear_error(small):
     if torch.cuda.is_available():
         pytest.skip("a GPU is present")
