@@ -339,6 +339,8 @@ def estimate_mi(x, y, estimator: str = "auto", critic: str | None = None, *,
     """
     t0 = time.perf_counter()
     estimator = check_choice("estimator", estimator, list_estimators())
+    if combine is not None:
+        combine = check_choice("combine", combine, COMBINE)
     x, y = check_xy(x, y)
     transform = options.pop("transform", None)
     if transform is not None:   # per-column normal scores first: MI is invariant, tails and warps go

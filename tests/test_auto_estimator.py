@@ -196,6 +196,8 @@ def test_neural_path_trains_an_ensemble_and_reports_its_mean_score_critic():
     # the user's choice wins
     one = estimate_mi(x, y, copula_test=False, n_critics=1, **fast)
     assert one.config["n_critics"] == 1
+    with pytest.raises(ValueError, match="unknown combine 'mean'"):
+        estimate_mi(x, y, combine="mean", **fast)   # refused before auto picks a path
     est = estimate_mi(x, y, copula_test=False, combine="estimates", **fast)
     same = estimate_mi(x, y, "infonce", hidden=(128, 128, 128), n_critics=4, **fast)
     assert est.config["combine"] == "estimates"
