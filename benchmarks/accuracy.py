@@ -42,6 +42,23 @@ def split_tasks() -> tuple[list[str], list[str]]:
     return ids[0::2], ids[1::2]
 
 
+def choose_tasks_by_dim(high: bool) -> list[str]:
+    """Choose-half ids with d_x + d_y > 3 (``high``: where auto trains critics) or <= 3 (auto's KSG path)."""
+    from mi_estimators import evaluation as ev
+
+    return [t for t in split_tasks()[0] if (ev.get_task(t).dim_x + ev.get_task(t).dim_y > 3) == high]
+
+
+def sample_run(task_id: str, seed: int, n: int = 5000):
+    """``(task, x, y, model_seed)`` exactly as a sweep run of (task, seed) draws them (evaluation._seeds)."""
+    from mi_estimators import evaluation as ev
+
+    task = ev.get_task(task_id)
+    data_seed, model_seed = ev._seeds(seed)
+    x, y = task.sample(n, seed=data_seed)
+    return task, x, y, model_seed
+
+
 def run_one(job) -> dict:
     """One run's row: ``evaluation.run_job`` (the job function of ``mi-bench run``), whose rows
     keep ``auto``'s components and reported method in the config."""
@@ -453,9 +470,8 @@ def cmd_sweep_neural(args) -> int:
     from mi_estimators.auto import floor_applies
 
     torch.set_num_threads(1)
-    choose, _ = split_tasks()
     gc = {(r["task"], r["seed"]): r for r in ev.load_runs(args.gcmi) if r["label"] == "gcmi" and r["status"] == "ok"}
-    tasks = [t for t in choose if ev.get_task(t).dim_x + ev.get_task(t).dim_y > 3]
+    tasks = choose_tasks_by_dim(high=True)
     seeds = [int(v) for v in args.seeds.split(",")]
     path = Path(args.out)
     res = json.loads(path.read_text()) if path.exists() else {}
@@ -466,9 +482,7 @@ def cmd_sweep_neural(args) -> int:
                 key = f"{name}|{t}|{seed}"
                 if key in res:
                     continue
-                task = ev.get_task(t)
-                data_seed, model_seed = ev._seeds(seed)
-                x, y = task.sample(5000, seed=data_seed)
+                task, x, y, model_seed = sample_run(t, seed)
                 c0 = time.process_time()
                 r = estimate_mi(x, y, "infonce", seed=model_seed, **NEURAL_SWEEP[name])
                 g = gc[(t, seed)]
@@ -511,12 +525,11 @@ def cmd_sweep_combine(args) -> int:
 
     import torch
 
-    from mi_estimators import estimate_mi, evaluation as ev
+    from mi_estimators import estimate_mi
     from mi_estimators.estimator import UNSTABLE_STDERR
 
     torch.set_num_threads(1)
-    choose, _ = split_tasks()
-    tasks = [t for t in choose if ev.get_task(t).dim_x + ev.get_task(t).dim_y > 3]
+    tasks = choose_tasks_by_dim(high=True)
     seeds = [int(v) for v in args.seeds.split(",")]
     path = Path(args.out)
     res = json.loads(path.read_text()) if path.exists() else {}
@@ -529,9 +542,7 @@ def cmd_sweep_combine(args) -> int:
                 key = f"{bound}|{t}|{seed}"
                 if key in res or key in merged:
                     continue
-                task = ev.get_task(t)
-                data_seed, model_seed = ev._seeds(seed)
-                x, y = task.sample(5000, seed=data_seed)
+                task, x, y, model_seed = sample_run(t, seed)
                 c0 = time.process_time()
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
@@ -542,7 +553,7 @@ def cmd_sweep_combine(args) -> int:
                 path.write_text(json.dumps(res, indent=0) + "\n")
                 print(key, round(res[key]["estimates"], 4), round(r.mi, 4), round(float(task.mi), 4), flush=True)
     res = {**merged, **res}
-    lines = ["| bound | runs | warned runs (stderr > 0.5) | mean abs error: mean of 4 estimates | mean abs error: "
+    lines = [f"| bound | runs | warned runs (stderr > 0.5) | mean abs error: mean of {args.k} estimates | mean abs error: "
              "mean-score critic | paired diff (scores - estimates) | median abs error: estimates / scores |",
              "|---|---|---|---|---|---|---|"]
     for bound in dict.fromkeys(k.split("|")[0] for k in res):
@@ -598,22 +609,17 @@ def cmd_sweep_ksg(args) -> int:
     adaptive rule (k = 1 if KSG(1) - KSG(3) > gap, else 3), over the given seeds (nats)."""
     import numpy as np
 
-    from mi_estimators import estimate_mi, evaluation as ev
+    from mi_estimators import estimate_mi
     from mi_estimators.auto import k1_shows_bias
 
-    choose, _ = split_tasks()
     ks = sorted({1, 3, *(int(v) for v in args.ks.split(","))})
     gaps = [float(v) for v in args.gaps.split(",")]
     zs = [float(v) for v in args.zs.split(",") if v.strip()]
     err = {}   # (task, k) -> list of signed errors, per seed
     blocks = {}   # (task, k) -> list of block-estimate arrays, per seed (paired: same seed, same blocks)
-    for t in choose:
-        task = ev.get_task(t)
-        if task.dim_x + task.dim_y > 3:
-            continue
+    for t in choose_tasks_by_dim(high=False):
         for seed in (int(v) for v in args.seeds.split(",")):
-            data_seed, model_seed = ev._seeds(seed)
-            x, y = task.sample(5000, seed=data_seed)
+            task, x, y, model_seed = sample_run(t, seed)
             for k in ks:
                 res = estimate_mi(x, y, "ksg", k=k, seed=model_seed)
                 err.setdefault((t, k), []).append(res.mi - task.mi)
@@ -660,14 +666,13 @@ def cmd_timing(args) -> int:
 
     import torch
 
-    from mi_estimators import estimate_mi, evaluation as ev
+    from mi_estimators import estimate_mi
 
     torch.set_num_threads(args.threads)
     print(f"torch threads {torch.get_num_threads()}, cores visible {os.cpu_count()}, load {os.getloadavg()[0]:.1f}")
     out = []
     for name in args.tasks.split(","):
-        task = ev.get_task(name)
-        x, y = task.sample(args.n, seed=ev._seeds(2)[0])
+        task, x, y, _ = sample_run(name, 2, args.n)   # seed 2's data; the estimate uses seed=0
         for est in ("auto", "ksg"):
             c0, w0 = time.process_time(), time.perf_counter()
             res = estimate_mi(x, y, estimator=est, seed=0)
