@@ -162,16 +162,25 @@ def test_reported_interval_is_the_sampling_interval_widened_by_the_calibrated_al
         calibrated_interval(0.5, (0.4, 0.6), "knn")
 
 
-def test_neural_path_uses_its_chosen_critic_size_unless_the_user_names_one():
+@pytest.fixture(scope="module")
+def neural_run():
+    """4-d data that auto sends to its neural path (copula test off), short training settings,
+    and auto's default result on them (fitted once for the tests below)."""
     from mi_estimators import estimate_mi
-    from mi_estimators.auto import NEURAL_HIDDEN
-    from mi_estimators.estimator import DEFAULT_HIDDEN
 
     rng = np.random.default_rng(2)
     x = rng.standard_normal((700, 2))
     y = x + rng.standard_normal((700, 2))
     fast = dict(steps=4, eval_every=2, batch_size=64)
-    res = estimate_mi(x, y, copula_test=False, **fast)
+    return x, y, fast, estimate_mi(x, y, copula_test=False, **fast)
+
+
+def test_neural_path_uses_its_chosen_critic_size_unless_the_user_names_one(neural_run):
+    from mi_estimators import estimate_mi
+    from mi_estimators.auto import NEURAL_HIDDEN
+    from mi_estimators.estimator import DEFAULT_HIDDEN
+
+    x, y, fast, res = neural_run
     assert res.details["auto"]["method"] == "infonce" and NEURAL_HIDDEN == (128, 128, 128)
     assert tuple(res.config["hidden"]) == NEURAL_HIDDEN
     assert tuple(estimate_mi(x, y, hidden=(16,), copula_test=False, **fast).config["hidden"]) == (16,)
@@ -179,15 +188,11 @@ def test_neural_path_uses_its_chosen_critic_size_unless_the_user_names_one():
     assert tuple(estimate_mi(x, y, "infonce", **fast).config["hidden"]) == DEFAULT_HIDDEN == (256, 256)
 
 
-def test_neural_path_trains_an_ensemble_and_reports_its_mean_score_critic():
+def test_neural_path_trains_an_ensemble_and_reports_its_mean_score_critic(neural_run):
     from mi_estimators import estimate_mi
     from mi_estimators.auto import NEURAL_COMBINE, NEURAL_N_CRITICS
 
-    rng = np.random.default_rng(2)
-    x = rng.standard_normal((700, 2))
-    y = x + rng.standard_normal((700, 2))
-    fast = dict(steps=4, eval_every=2, batch_size=64)
-    res = estimate_mi(x, y, copula_test=False, **fast)
+    x, y, fast, res = neural_run
     assert (NEURAL_N_CRITICS, NEURAL_COMBINE) == (4, "scores")
     assert res.config["n_critics"] == 4 and res.config["combine"] == "scores"
     # the reported value is the named-bound run with the same settings
