@@ -376,8 +376,9 @@ def resolve_cuda_graph(cuda_graph, device, bound) -> bool:
     if cuda_graph not in ("auto", True, False):
         raise ValueError(f"cuda_graph must be 'auto', True or False, got {cuda_graph!r}")
     why_not = None
-    if resolve_device(device).type != "cuda":
-        why_not = f"the device is {resolve_device(device).type!r}, not CUDA"
+    kind = resolve_device(device).type
+    if kind != "cuda":
+        why_not = f"the device is {kind!r}, not CUDA"
     elif not getattr(bound, "graph_safe", False):
         name = getattr(getattr(bound, "info", None), "name", type(bound).__name__)
         why_not = (f"the bound {name!r} is not graph_safe (its loss keeps Python-side state, e.g. MINE's "
