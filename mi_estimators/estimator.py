@@ -384,7 +384,7 @@ def estimate_mi(x, y, estimator: str = "auto", critic: str | None = None, *,
     from mi_estimators import bounds, critics, training
 
     critic = check_choice("critic", "separable" if critic is None else critic, critics.list_critics())
-    combine = check_choice("combine", "estimates" if combine is None else combine, COMBINE)
+    combine = "estimates" if combine is None else combine   # validated on entry
     n_critics = 1 if n_critics is None else n_critics
     dtypes = {"float32": torch.float32, "float64": torch.float64}
     torch_dtype = dtypes[check_choice("dtype", dtype, dtypes)]
