@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from mi_estimators import losses as L
+from mi_estimators.contrastive import losses as L
 
 DT = torch.float64
 
@@ -433,3 +433,15 @@ def test_fmicl_rejects_unknown_divergence_with_choices():
         L.FMICLLoss("hellinger2")
     with pytest.raises(ValueError, match="tsallis"):
         L.FMICLLoss("tsallis")
+
+
+def test_old_module_paths_still_expose_the_public_names():
+    # mi_estimators.losses and mi_estimators.theory are compatibility modules for user code
+    import mi_estimators.losses as old_losses
+    import mi_estimators.theory as old_theory
+    from mi_estimators.contrastive import dro
+
+    for old, new in ((old_losses, L), (old_theory, dro)):
+        assert old.__all__ == new.__all__
+        for name in new.__all__:
+            assert getattr(old, name) is getattr(new, name), name

@@ -30,8 +30,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from mi_estimators import losses as L
 from mi_estimators.bounds import BOUNDS, fmicl, get_bound, infonce, list_bounds
+from mi_estimators.contrastive import losses as L
 from mi_estimators.divergences import get_divergence, list_divergences
 
 EPS64 = torch.finfo(torch.float64).eps
