@@ -424,7 +424,7 @@ def test_permuting_the_batch_leaves_every_loss_unchanged(name, data):
 @PROPS
 @given(S=score_matrices((torch.float64,)), seed=st.integers(0, 2**32 - 1),
        scale=st.sampled_from([1.0, MAX_ABS]))
-# found by this test: torch's softplus returns x for x > 20, 2e-9 nats off (fixed in losses.py)
+# found by this test: torch's softplus returns x for x > 20, 2e-9 nats off (fixed in contrastive/losses.py)
 @example(S=torch.tensor([[0.0, 20.0, 20.0], [20.0, 20.0, 20.0], [20.0, 20.0, 20.0]], dtype=torch.float64),
          seed=0, scale=1.0)
 def test_infonce_loss_is_log_batch_minus_the_bound_nonnegative_and_row_shift_invariant(S, seed, scale):
