@@ -1,6 +1,6 @@
 """Accuracy benchmark on the Beyond-Normal suite (issue 10): sweeps, choose/report split, tables.
 
-The sweeps are ``mi-bench run``'s (``mi_estimators.evaluation.run_sweep`` with its job
+The sweeps are ``mi-bench run``'s (``mi_estimators.bench.sweep.run_sweep`` with its job
 function: one atomic file per finished run), plus task-half, seed and label filters; the
 configs also run with plain ``mi-bench run``.
 
@@ -44,38 +44,38 @@ def split_tasks() -> tuple[list[str], list[str]]:
 
 def choose_tasks_by_dim(high: bool) -> list[str]:
     """Choose-half ids with d_x + d_y > 3 (``high``: where auto trains critics) or <= 3 (auto's KSG path)."""
-    from mi_estimators import evaluation as ev
+    from mi_estimators.bench.sweep import get_task
 
-    return [t for t in split_tasks()[0] if (ev.get_task(t).dim_x + ev.get_task(t).dim_y > 3) == high]
+    return [t for t in split_tasks()[0] if (get_task(t).dim_x + get_task(t).dim_y > 3) == high]
 
 
 def sample_run(task_id: str, seed: int, n: int = 5000):
-    """``(task, x, y, model_seed)`` exactly as a sweep run of (task, seed) draws them (evaluation._seeds)."""
-    from mi_estimators import evaluation as ev
+    """``(task, x, y, model_seed)`` exactly as a sweep run of (task, seed) draws them (bench.sweep._seeds)."""
+    from mi_estimators.bench.sweep import _seeds, get_task
 
-    task = ev.get_task(task_id)
-    data_seed, model_seed = ev._seeds(seed)
+    task = get_task(task_id)
+    data_seed, model_seed = _seeds(seed)
     x, y = task.sample(n, seed=data_seed)
     return task, x, y, model_seed
 
 
 def run_one(job) -> dict:
-    """One run's row: ``evaluation.run_job`` (the job function of ``mi-bench run``), whose rows
+    """One run's row: ``bench.sweep.run_job`` (the job function of ``mi-bench run``), whose rows
     keep ``auto``'s components and reported method in the config."""
-    from mi_estimators import evaluation as ev
+    from mi_estimators.bench.sweep import run_job
 
-    return ev.run_job(job)
+    return run_job(job)
 
 
 def load(path):
-    from mi_estimators.evaluation import load_config
+    from mi_estimators.bench.config import load_config
 
     return load_config(path, check_names=False)
 
 
 def cmd_run(args) -> int:
-    from mi_estimators.evaluation import run_sweep
-    from mi_estimators.executors import get_executor
+    from mi_estimators.bench.executors import get_executor
+    from mi_estimators.bench.sweep import run_sweep
 
     config = load(args.config)
     jobs = config.jobs()
@@ -84,7 +84,7 @@ def cmd_run(args) -> int:
     if args.seeds:
         jobs = [j for j in jobs if j.seed in {int(s) for s in args.seeds.split(",")}]
     if args.min_dim:
-        from mi_estimators.evaluation import get_task
+        from mi_estimators.bench.sweep import get_task
 
         jobs = [j for j in jobs if get_task(j.task).dim_x + get_task(j.task).dim_y >= args.min_dim]
     out = Path(args.out)
@@ -191,7 +191,7 @@ def cmd_retire(args) -> int:
 
 
 def cmd_analyze(args) -> int:
-    from mi_estimators.evaluation import load_runs
+    from mi_estimators.bench.store import load_runs
 
     rows = [r for d in args.dirs for r in load_runs(d)]
     if args.relabel:
@@ -419,7 +419,7 @@ def calibrate_allowance(rows, target: float = 0.95, step: float = 0.02, top: flo
 
 
 def cmd_calibrate(args) -> int:
-    from mi_estimators.evaluation import load_runs
+    from mi_estimators.bench.store import load_runs
 
     rows = [r for d in args.dirs for r in load_runs(d) if r["label"] == args.label]
     res = calibrate_allowance(rows, target=args.target)
@@ -466,11 +466,12 @@ def cmd_sweep_neural(args) -> int:
 
     import torch
 
-    from mi_estimators import estimate_mi, evaluation as ev
+    from mi_estimators import estimate_mi
+    from mi_estimators.bench.store import load_runs
     from mi_estimators.auto import floor_applies
 
     torch.set_num_threads(1)
-    gc = {(r["task"], r["seed"]): r for r in ev.load_runs(args.gcmi) if r["label"] == "gcmi" and r["status"] == "ok"}
+    gc = {(r["task"], r["seed"]): r for r in load_runs(args.gcmi) if r["label"] == "gcmi" and r["status"] == "ok"}
     tasks = choose_tasks_by_dim(high=True)
     seeds = [int(v) for v in args.seeds.split(",")]
     path = Path(args.out)
@@ -587,7 +588,7 @@ def cmd_export(args) -> int:
     number of docs/accuracy.md without the gitignored results folders."""
     import csv
 
-    from mi_estimators.evaluation import load_runs
+    from mi_estimators.bench.store import load_runs
 
     rows = [r for d in args.dirs for r in load_runs(d)]
     if args.seeds:

@@ -445,7 +445,7 @@ def section_equality(dev) -> dict:
 
 
 def section_staircase(dev, quick: bool) -> dict:
-    from mi_estimators.evaluation import run_staircase
+    from mi_estimators.bench.staircase import run_staircase
 
     est = ("infonce", "nwj", "js", "smile", "dv")
     spl = 20 if quick else 200

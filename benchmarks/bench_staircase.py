@@ -1,6 +1,6 @@
 """The staircase (5 estimators x 5 MI levels) end to end vs the same work as separate trainings.
 
-Protocol of Poole et al. (2019) / Song & Ermon (2020) as ``mi_estimators.evaluation.run_staircase``
+Protocol of Poole et al. (2019) / Song & Ermon (2020) as ``mi_estimators.bench.staircase.run_staircase``
 runs it: Gaussian, dim 20, MI 2, 4, 6, 8, 10 nats, batch 64, Adam 5e-4, separable critic
 (20->256->256->32 per side), a fresh batch every step and the batch estimate recorded at
 every step. Estimators: infonce, nwj, js, smile, dv. Contenders, each in a fresh
@@ -45,7 +45,7 @@ def _level_means(est_by_label: dict[str, list[float]], spl: int) -> dict[str, li
 
 
 def worker_toolkit(estimators, spl: int) -> dict:
-    from mi_estimators.evaluation import run_staircase
+    from mi_estimators.bench.staircase import run_staircase
 
     H.single_thread()
     t0 = time.perf_counter()

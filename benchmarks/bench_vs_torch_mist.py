@@ -300,7 +300,7 @@ def import_times(repeats: int = 5) -> dict[str, float]:
         "python -c pass": [sys.executable, "-c", "pass"],
         "import mi_estimators": [sys.executable, "-c", "import mi_estimators"],
         "mi-bench --help": [mi_bench, "--help"] if mi_bench else
-        [sys.executable, "-c", "from mi_estimators.cli import main; main(['--help'])"],
+        [sys.executable, "-c", "from mi_estimators.bench.cli import main; main(['--help'])"],
         "import torch": [sys.executable, "-c", "import torch"],
     }
     out = {k: [] for k in cmds}

@@ -1,6 +1,6 @@
-"""``python -m mi_estimators`` runs the ``mi-bench`` command line."""
+"""``python -m mi_estimators`` runs the ``mi-bench`` command line (:mod:`mi_estimators.bench.cli`)."""
 import sys
 
-from mi_estimators.cli import main
+from mi_estimators.bench.cli import main
 
 sys.exit(main())

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mi_estimators import cli
-from mi_estimators.evaluation import load_config, parse_config
+from mi_estimators.bench import cli
+from mi_estimators.bench.config import load_config, parse_config
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = ["list", "estimate", "staircase", "run", "report", "validate", "demo"]
@@ -26,7 +26,7 @@ def run(capsys, *argv):
 def test_help_of_every_command_exits_zero_without_importing_torch():
     code = (
         "import sys, contextlib, io\n"
-        "from mi_estimators.cli import main\n"
+        "from mi_estimators.bench.cli import main\n"
         f"for cmd in {COMMANDS!r} + [None]:\n"
         "    argv = [cmd, '--help'] if cmd else ['--help']\n"
         "    with contextlib.redirect_stdout(io.StringIO()) as buf:\n"
@@ -194,7 +194,7 @@ def test_demo_config_equals_the_shipped_toml_and_every_config_validates():
 
 
 def test_list_does_not_call_summed_per_feature_mi_a_joint_kl_mi():
-    from mi_estimators.cli import _describe_estimators
+    from mi_estimators.bench.cli import _describe_estimators
 
     rows = {r["name"]: r for r in _describe_estimators()}
     assert rows["ksg"]["target"] == "kl"

@@ -8,7 +8,7 @@ import torch
 from mi_estimators import estimate_mi
 from mi_estimators.bounds import get_bound, list_bounds
 from mi_estimators.critics import list_critics, make_critic
-from mi_estimators.evaluation import run_staircase
+from mi_estimators.bench.staircase import run_staircase
 from mi_estimators.training import fit_critic, make_adam
 from synthetic import CorrelatedGaussian
 

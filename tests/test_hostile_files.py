@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mi_estimators import cli
-from mi_estimators.evaluation import SCHEMA_VERSION, atomic_write_text
+from mi_estimators.bench import cli
+from mi_estimators.bench.store import SCHEMA_VERSION, atomic_write_text
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = 'name = "h"\ntasks = ["gaussian:dim=1,mi=0.5"]\nestimators = ["cca"]\nseeds = [0, 1]\nn = [64]\n'

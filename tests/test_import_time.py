@@ -52,12 +52,12 @@ def test_public_names_resolve_lazily():
         assert name in dir(mi_estimators)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("mi_estimators.cli") is None,
-                    reason="mi_estimators.cli is not in this tree")
+@pytest.mark.skipif(importlib.util.find_spec("mi_estimators.bench") is None,
+                    reason="mi_estimators.bench is not in this tree")
 def test_mi_bench_help_loads_no_heavy_module():
     body = (
         "import contextlib, io\n"
-        "from mi_estimators.cli import main\n"
+        "from mi_estimators.bench.cli import main\n"
         "buf = io.StringIO()\n"
         "with contextlib.redirect_stdout(buf):\n"
         "    try:\n"
@@ -69,3 +69,8 @@ def test_mi_bench_help_loads_no_heavy_module():
     )
     result = _probe(body)
     assert result["loaded"] == [], f"mi-bench --help loaded {result['loaded']}"
+
+
+def test_import_mi_estimators_bench_loads_no_heavy_module():
+    result = _probe("import mi_estimators.bench")
+    assert result["loaded"] == [], f"import mi_estimators.bench loaded {result['loaded']}"

@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mi_estimators import evaluation as ev
-from mi_estimators import report
+from mi_estimators.bench import report, store, sweep
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -28,7 +27,7 @@ def _fake_rows(tasks=("gaussian:dim=2,mi=0.5", "gaussian:dim=5,mi=2"), labels=("
             for n in sizes:
                 for seed in range(4):
                     est = truth * (0.8 if label == "a" else 1.0) + rng.normal() * 3 / np.sqrt(n)
-                    job = ev.Job(t, label, n, seed)
+                    job = sweep.Job(t, label, n, seed)
                     rows.append(dict(run_id=job.run_id, task=t, truth=truth, truth_stderr=0.0, dim_x=2, dim_y=2,
                                      estimator=label, label=label, n=n, seed=seed, options="{}", estimate=float(est),
                                      stderr=0.1, ci_low=est - 0.2, ci_high=est + 0.2, status="ok", error="",
@@ -41,12 +40,12 @@ def _results_folder(tmp_path: Path, rows) -> Path:
     folder = tmp_path / "res"
     (folder / "runs").mkdir(parents=True)
     for row in rows:
-        ev.atomic_write_text(folder / "runs" / f"{row['run_id']}.json", json.dumps(row))
+        store.atomic_write_text(folder / "runs" / f"{row['run_id']}.json", json.dumps(row))
     return folder
 
 
 def test_table_headers_say_nats_and_list_every_estimator():
-    summaries = ev.score(_fake_rows())
+    summaries = sweep.score(_fake_rows())
     text = report.format_table(summaries)
     md = report.format_table(summaries, fmt="markdown")
     assert "nats" in text.splitlines()[0] and "nats" in md
@@ -58,7 +57,7 @@ def test_table_headers_say_nats_and_list_every_estimator():
 
 @pytest.mark.parametrize("plot", ["plot_bias_variance", "plot_estimate_vs_truth", "plot_error_vs_n"])
 def test_each_plot_is_a_non_empty_png_of_the_expected_size(tmp_path, plot):
-    path = getattr(report, plot)(ev.score(_fake_rows()), tmp_path / f"{plot}.png")
+    path = getattr(report, plot)(sweep.score(_fake_rows()), tmp_path / f"{plot}.png")
     width, height = png_size(path)
     assert width >= 400 and height >= 300
     assert path.stat().st_size > 10_000  # axes, markers and text, not a blank canvas

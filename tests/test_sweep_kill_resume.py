@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from mi_estimators.evaluation import TIMING_COLUMNS, read_results_csv
+from mi_estimators.bench.store import TIMING_COLUMNS, read_results_csv
 
 CONFIG = """\
 name = "killresume"
@@ -81,7 +81,7 @@ def _kill_after(proc, out: Path, k: int, delay: float) -> int:
 
 def _finish(config, out) -> None:
     """Run the sweep to the end in this process (the same ``mi-bench run`` code, no start-up cost)."""
-    from mi_estimators import cli
+    from mi_estimators.bench import cli
 
     assert cli.main(_cmd(config, out)[3:]) == 0
 

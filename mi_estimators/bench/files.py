@@ -1,0 +1,168 @@
+"""Reading data files for ``mi-bench estimate``: NPZ, CSV/TSV and Parquet, checked cell by cell.
+
+:func:`load_xy` returns ``(x, y, description)`` as float64 arrays; :func:`read_table`
+reads a CSV (dialect sniffed) or Parquet file into named columns; :func:`parse_columns`
+turns a column spec (names, indices, ranges) into indices. Every problem (a missing or
+non-numeric value, a ragged line, a pickled NPZ array, an unknown column) is a
+ValueError naming the file and the line, row or column.
+"""
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+__all__ = ["load_xy", "read_table", "parse_columns"]
+
+def parse_columns(spec: str, columns: list[str], *, flag: str) -> list[int]:
+    """Column indices from a spec: comma-separated names, 0-based indices, ranges.
+
+    An item is a column name (exact match first), an index ``3``, a half-open range
+    ``2:5`` (columns 2, 3, 4) or an inclusive range ``2-4``. Unknown names raise a
+    ValueError listing the file's columns.
+    """
+    chosen: list[int] = []
+    for item in (s.strip() for s in spec.split(",")):
+        if not item:
+            continue
+        if item in columns:
+            chosen.append(columns.index(item))
+            continue
+        rng = None
+        for sep, inclusive in ((":", False), ("-", True)):
+            a, s, b = item.partition(sep)
+            if s and a.strip().isdigit() and b.strip().isdigit():
+                rng = range(int(a), int(b) + (1 if inclusive else 0))
+                break
+        if item.isdigit():
+            rng = range(int(item), int(item) + 1)
+        if rng is None:
+            shown = ", ".join(columns[:30]) + (", ..." if len(columns) > 30 else "")
+            raise ValueError(f"{flag}: no column {item!r} in the file; its columns are: {shown}")
+        for i in rng:
+            if not 0 <= i < len(columns):
+                raise ValueError(f"{flag}: column index {i} out of range (the file has {len(columns)} columns, 0-{len(columns) - 1})")
+            chosen.append(i)
+    if not chosen:
+        raise ValueError(f"{flag}: no columns selected by {spec!r}")
+    return chosen
+
+
+def read_table(path: Path) -> tuple[list[str], list[list]]:
+    """Column names and column values (lists) of a CSV or Parquet file."""
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        try:
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise ValueError("reading Parquet needs pyarrow: pip install 'mi-estimators[parquet]'") from None
+        try:
+            table = pq.read_table(path)
+        except Exception as err:  # pyarrow raises its own error types
+            raise ValueError(f"{path}: cannot read Parquet: {err}") from None
+        return list(table.column_names), [table.column(i).to_pylist() for i in range(table.num_columns)]
+    try:
+        return _read_csv(path)
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start}); is it really a CSV file?") from None
+
+
+def _read_csv(path: Path) -> tuple[list[str], list[list]]:
+    import csv
+
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        sample = fh.read(65536)
+        fh.seek(0)
+        try:
+            dialect = csv.Sniffer().sniff(sample, delimiters=",;\t ")
+        except csv.Error:
+            dialect = csv.excel
+        reader = csv.reader(fh, dialect)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise ValueError(f"{path} is empty") from None
+        header = [h.strip() for h in header]
+        cols: list[list] = [[] for _ in header]
+        for line_no, row in enumerate(reader, start=2):
+            if not row:
+                continue
+            if len(row) != len(header):
+                raise ValueError(f"{path}: line {line_no} has {len(row)} fields, the header has {len(header)}")
+            for c, cell in zip(cols, row):
+                c.append(cell)
+    return header, cols
+
+
+def _numeric(path: Path, name: str, values: list, *, csv_lines: bool):
+    import numpy as np
+
+    out = np.empty(len(values), dtype=np.float64)
+    for i, v in enumerate(values):
+        where = f"line {i + 2}" if csv_lines else f"row {i}"
+        if v is None or (isinstance(v, str) and v.strip().lower() in ("", "nan", "na", "null")):
+            raise ValueError(f"{path}: column {name!r} has a missing value (NaN) at {where}")
+        try:
+            out[i] = float(v)
+        except (TypeError, ValueError):
+            raise ValueError(f"{path}: column {name!r} is not numeric ({v!r} at {where})") from None
+        if not math.isfinite(out[i]):
+            raise ValueError(f"{path}: column {name!r} has a non-finite value ({v!r}) at {where}")
+    return out
+
+
+def load_xy(path: str | os.PathLike, x_spec: str | None, y_spec: str | None):
+    """``(x, y, description)`` from an NPZ (arrays ``x``/``y`` by default), CSV or Parquet file."""
+    import numpy as np
+
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"file {str(path)!r} does not exist")
+    if path.suffix.lower() == ".npz":
+        try:
+            data = np.load(path, allow_pickle=False)
+        except Exception as err:
+            raise ValueError(f"{path}: cannot read NPZ: {err}") from None
+        keys = list(data.keys())
+        arrays = []
+        for flag, key in (("--x", x_spec or "x"), ("--y", y_spec or "y")):
+            if key not in keys:
+                raise ValueError(f"{flag}: no array {key!r} in {path}; its arrays are: {', '.join(keys)}")
+            try:
+                arr = data[key]
+            except ValueError:  # an object array: its pickle is never loaded (allow_pickle=False)
+                raise ValueError(f"{path}: array {key!r} holds Python objects (a pickle), which mi-bench never "
+                                 "loads; save it as a numeric array") from None
+            if not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
+                raise ValueError(f"{path}: array {key!r} is not numeric real data (dtype {arr.dtype})")
+            arr = np.asarray(arr, dtype=np.float64)
+            arr = arr[:, None] if arr.ndim == 1 else arr
+            if arr.ndim != 2:
+                raise ValueError(f"{path}: array {key!r} must have shape (n,) or (n, d), got {arr.shape}")
+            bad = ~np.isfinite(arr)
+            if bad.any():
+                r, c = np.argwhere(bad)[0]
+                raise ValueError(f"{path}: array {key!r} has a NaN/inf value at row {r}, column {c}")
+            arrays.append(arr)
+        return arrays[0], arrays[1], f"{path.name} [{x_spec or 'x'} ; {y_spec or 'y'}]"
+    if path.suffix.lower() not in (".csv", ".tsv", ".txt", ".parquet", ".pq"):
+        raise ValueError(f"{path}: unknown file type {path.suffix!r}; valid: .csv, .tsv, .parquet, .npz")
+    header, cols = read_table(path)
+    if x_spec is None or y_spec is None:
+        if len(header) == 2 and x_spec is None and y_spec is None:
+            x_spec, y_spec = "0", "1"
+        else:
+            raise ValueError(
+                f"{path} has {len(header)} columns: choose them with --x COLS --y COLS "
+                f"(names, indices or ranges such as 0:3); columns: {', '.join(header[:30])}"
+            )
+    xi = parse_columns(x_spec, header, flag="--x")
+    yi = parse_columns(y_spec, header, flag="--y")
+    overlap = sorted(set(xi) & set(yi))
+    if overlap:
+        raise ValueError(f"--x and --y share the column(s) {', '.join(header[i] for i in overlap)}")
+    csv_lines = path.suffix.lower() not in (".parquet", ".pq")
+    x = np.stack([_numeric(path, header[i], cols[i], csv_lines=csv_lines) for i in xi], axis=1)
+    y = np.stack([_numeric(path, header[i], cols[i], csv_lines=csv_lines) for i in yi], axis=1)
+    desc = f"{path.name} [{', '.join(header[i] for i in xi)} ; {', '.join(header[i] for i in yi)}]"
+    return x, y, desc
