@@ -71,14 +71,14 @@ def _dro_checks(seed: int) -> list[dict]:
     import numpy as np
     from scipy import optimize
 
-    from mi_estimators import theory
+    from mi_estimators.contrastive import dro
 
     checks = []
     f = np.random.default_rng(seed).standard_normal(256)
     for tau in (0.5, 1.0, 2.0):
-        eta = theory.implied_radius(f, tau)
-        # independent of theory's root solve: minimise the dual D(alpha) numerically (Brent in log alpha)
-        res = optimize.minimize_scalar(lambda la: theory.kl_dro_dual(f, math.exp(la), eta),
+        eta = dro.implied_radius(f, tau)
+        # independent of dro's root solve: minimise the dual D(alpha) numerically (Brent in log alpha)
+        res = optimize.minimize_scalar(lambda la: dro.kl_dro_dual(f, math.exp(la), eta),
                                        bounds=(math.log(tau) - 3, math.log(tau) + 3), method="bounded",
                                        options={"xatol": 1e-10})
         alpha = math.exp(res.x)
@@ -99,7 +99,7 @@ def _dcl_checks(seed: int) -> list[dict]:
     import numpy as np
     import torch
 
-    from mi_estimators.losses import dcl_loss
+    from mi_estimators.contrastive.losses import dcl_loss
 
     rng = np.random.default_rng(seed)
     tau_plus, sd, s_pos = 0.2, 0.3, -3.0
