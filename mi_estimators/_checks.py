@@ -1,12 +1,20 @@
-"""Input validation shared by every module: one place, clear ``ValueError`` messages.
+"""Input validation for the whole package: one place, clear ``ValueError`` messages.
 
-Each check names the offending argument, shows the bad value and lists the valid
-choices, so a user never sees a traceback from deep inside torch or numpy.
+Names (:func:`check_choice`), numbers (:func:`check_int`, :func:`check_positive`,
+:func:`check_open_unit`, :func:`check_bool`), samples (:func:`check_xy`: arrays, tensors and
+pandas objects to finite float64 ``(n, d)``) and score matrices (:func:`check_scores`). Each
+check names the offending argument, shows the bad value and lists the valid choices, so a
+user never sees a traceback from deep inside torch or numpy. This module is the bottom layer:
+it imports nothing from the package (and torch only inside :func:`check_scores`).
 """
 from __future__ import annotations
 
 import difflib
+import math
+import numbers
 from typing import Iterable
+
+import numpy as np
 
 
 def check_choice(kind: str, value, choices: Iterable[str]) -> str:
@@ -60,3 +68,131 @@ def check_scores(scores, *, check_finite: bool = True):
                 "the critic produced non-finite values"
             )
     return scores
+
+
+# ------------------------------------------------------------------------------------------
+# numbers
+# ------------------------------------------------------------------------------------------
+def is_int(value) -> bool:
+    """True for Python and numpy integers, False for bools (``True`` is not a count)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def check_int(name: str, value, low: int = 1, high: int | None = None, what: str | None = None) -> int:
+    """Return ``int(value)`` if it is an integer in ``[low, high]``; else a ValueError.
+
+    The message is ``"{name} must be {what}, got {value!r}"``; ``what`` defaults to
+    "a positive integer" (``low = 1``) or "an integer >= low" / "an integer in [low, high]".
+    """
+    if what is None:
+        what = ("a positive integer" if low == 1 and high is None
+                else f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]")
+    if not is_int(value) or value < low or (high is not None and value > high):
+        raise ValueError(f"{name} must be {what}, got {value!r}")
+    return int(value)
+
+
+def check_open_unit(name: str, value) -> float:
+    """Return ``float(value)`` if it lies in the open interval (0, 1); else a ValueError."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 < value < 1.0:
+        raise ValueError(f"{name} must lie in (0, 1), got {value!r}")
+    return float(value)
+
+
+def check_positive(name: str, value) -> float:
+    """Return ``float(value)`` if it is a finite number > 0; else a ValueError."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a positive number, got {value!r}")
+    return float(value)
+
+
+def check_bool(name: str, value) -> bool:
+    """Return ``bool(value)`` for Python or numpy booleans; else a ValueError."""
+
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+# ------------------------------------------------------------------------------------------
+# samples
+# ------------------------------------------------------------------------------------------
+def as_2d(a, name: str):
+    """Arrays, lists, torch tensors, pandas objects -> finite float64 array (n, d); 1-D -> (n, 1)."""
+
+    if a is None:
+        raise ValueError(f"{name} is required (an array of shape (n_samples, n_features)), got None")
+    if hasattr(a, "detach") and hasattr(a, "cpu"):          # torch tensor (torch already loaded)
+        a = a.detach().cpu()
+        if a.is_complex():
+            raise ValueError(f"{name} must be real-valued, got a complex tensor")
+        a = a.double().numpy()
+    elif hasattr(a, "to_numpy"):                              # pandas DataFrame / Series
+        a = a.to_numpy()
+    arr = np.asarray(a)
+    if arr.dtype.kind in "OUSV" or arr.dtype.kind == "c":
+        try:
+            if arr.dtype.kind == "c":
+                raise TypeError
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"{name} must be numeric (real numbers); got dtype {arr.dtype}. "
+                "Encode categorical or text columns as numbers first"
+            ) from None
+    elif arr.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must be numeric (real numbers); got dtype {arr.dtype}")
+    arr = arr.astype(np.float64, copy=False)
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be 1-D (n_samples,) or 2-D (n_samples, n_features); got shape {arr.shape}")
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape})")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise ValueError(
+            f"{name} contains {int(bad.any(axis=1).sum())} row(s) with NaN or inf values "
+            f"(first at row {row}, column {col}); drop or impute them first"
+        )
+    return arr
+
+
+def rescale_extreme(a):
+    """Columns whose magnitude would overflow (or underflow) a square in float64 (max |a| above
+    1e100 or below 1e-100) are multiplied by a power of two that brings it near 1: exact in
+    floating point, and MI is invariant under a per-column scale, so no estimate changes —
+    but means, variances and distances no longer overflow into inf/0 (a silent 0-nat answer)."""
+
+    m = np.max(np.abs(a), axis=0) if a.size else np.zeros(a.shape[1])
+    bad = (m > 1e100) | ((m < 1e-100) & (m > 0))
+    if not bad.any():
+        return a
+    a = a.copy()
+    exps = np.floor(np.log2(m[bad])).astype(int)
+    a[:, bad] = np.ldexp(a[:, bad], -exps)
+    return a
+
+
+def check_xy(x, y):
+    """Validate a pair of samples; returns float64 arrays (n, d_x), (n, d_y)."""
+    x, y = as_2d(x, "x"), as_2d(y, "y")
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(
+            f"x and y must have the same number of samples (rows, paired): got {x.shape[0]} and {y.shape[0]}"
+        )
+    return rescale_extreme(x), rescale_extreme(y)
+
+
+def constant_columns(a):
+    """Indices of the columns of ``a`` whose sd is round-off relative to their mean."""
+
+    return np.flatnonzero(a.std(0) <= 1e-12 * np.maximum(1.0, np.abs(a.mean(0))))
+
+
+def check_no_constant_columns(a, name: str, why: str) -> None:
+    """Raise a ValueError naming the constant columns of ``a`` (they carry no information)."""
+    const = constant_columns(a)
+    if const.size:
+        raise ValueError(f"column(s) {const.tolist()} of {name} are constant{why}")

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from mi_estimators._checks import check_xy
+
 __all__ = ["copula_normalize", "gaussian_copula_test", "COPULA_TEST_MIN_SAMPLES"]
 
 #: Fewest pairs :func:`gaussian_copula_test` accepts: its chi-square / normal approximations
@@ -130,8 +132,6 @@ def gaussian_copula_test(x, y, *, normalized: bool = False, block_rows: int = 51
     p ≥ 0.029 in all 40 runs and every other task (Student-t, mixtures, spirals, waves,
     additive noise) p < 2e-6 in all 60.
     """
-    from mi_estimators.estimator import check_xy
-
     x, y = check_xy(x, y)
     n = x.shape[0]
     if n < COPULA_TEST_MIN_SAMPLES:

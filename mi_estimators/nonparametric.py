@@ -29,10 +29,14 @@ from scipy.spatial import cKDTree
 from scipy.special import digamma
 
 from mi_estimators._checks import check_choice
-from mi_estimators.estimator import check_xy   # the package's one input check (numpy only: no torch)
+from mi_estimators._checks import check_xy
+from mi_estimators.result import MIResult, normal_interval, to_jsonable
 
 __all__ = [
     "NONPARAMETRIC_ESTIMATORS",
+    "estimate_nonparametric",
+    "run_nonparametric",
+    "NONPARAMETRIC",
     "ksg_mi",
     "gaussian_mi",
     "cca_mi",
@@ -508,3 +512,37 @@ NONPARAMETRIC_ESTIMATORS: dict[str, Callable[..., dict]] = {
     "cca": _entry("cca", _gaussian, ("bias_correction",)),
     "sklearn-mi": _entry("sklearn-mi", _sklearn, ("k", "reduce", "n_blocks", "max_pairs")),
 }
+
+
+#: The nonparametric estimators' names.
+NONPARAMETRIC = tuple(NONPARAMETRIC_ESTIMATORS)
+
+
+def run_nonparametric(name: str, x: np.ndarray, y: np.ndarray, *, seed, train=None, critic=None,
+                      options: dict) -> MIResult:
+    """The nonparametric family's runner for :func:`mi_estimators.estimate_mi` (it trains
+    nothing: ``train`` and ``critic`` are not used)."""
+    return estimate_nonparametric(name, x, y, seed=seed, options=options)
+
+
+def estimate_nonparametric(name: str, x: np.ndarray, y: np.ndarray, *, seed, options: dict) -> MIResult:
+    """Run the registry entry ``name`` on checked samples and return an :class:`MIResult` (nats).
+
+    The interval is the normal 95 % interval ``mi ± 1.96 stderr`` (NaN ends without a
+    standard error). Unknown options are a ``ValueError`` naming the valid ones.
+    """
+    import time
+
+    from mi_estimators import __version__
+
+    t0 = time.perf_counter()
+    fn = NONPARAMETRIC_ESTIMATORS[name]
+    try:
+        out = fn(x, y, seed=seed, **options)
+    except TypeError as exc:
+        raise ValueError(f"invalid option(s) {sorted(options)} for estimator {name!r}: {exc}") from None
+    mi, se = float(out["mi"]), float(out.get("stderr", float("nan")))
+    config = dict(estimator=name, seed=seed, options=options, version=__version__)
+    return MIResult(mi=mi, stderr=se, interval=normal_interval(mi, se), per_critic=np.array([mi]),
+                    estimator=name, target="kl", n_samples=x.shape[0], seconds=time.perf_counter() - t0,
+                    config=to_jsonable(config), details=to_jsonable(out.get("details", {})))

@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from mi_estimators.auto import KSG_MAX_DIM, choose_estimator, copula_normalize, estimate_auto
+from mi_estimators.auto import KSG_MAX_DIM, NEURAL_TRANSFORM, choose_estimator, copula_normalize, estimate_auto
 
 
 def _gaussian_pair(n, rho, seed, dim=1):
@@ -39,7 +39,8 @@ def test_choice_follows_the_dimension_threshold_with_a_reason(dx, dy, method):
     rng = np.random.default_rng(1)
     name, options, reason = choose_estimator(rng.standard_normal((300, dx)), rng.standard_normal((300, dy)))
     assert name == method and KSG_MAX_DIM == 3
-    assert (options.get("transform") == "copula") == (method == "infonce")
+    # the options are what runs: the neural critic's input is NEURAL_TRANSFORM (standardised data)
+    assert options.get("transform") == (NEURAL_TRANSFORM if method == "infonce" else None)
     assert f"d_x + d_y = {dx + dy}" in reason and str(KSG_MAX_DIM) in reason
 
 

@@ -265,8 +265,18 @@ def test_mi_estimator_fit_sets_fitted_attributes_and_matches_estimate_mi(small):
     assert est.stderr_ > 0 and est.history_ and est.n_features_in_ == 2
     with pytest.raises(ValueError, match="both x and y"):
         MIEstimator().fit(x)
-    est.set_params(estimator="dv")
+    est.set_params(method="dv")
     assert est.fit(x, y).result_.estimator == "dv"
+
+
+def test_mi_estimator_keeps_estimator_as_a_deprecated_alias_of_method(small):
+    x, y = small
+    est = MIEstimator("infonce", seed=0, **TINY)
+    est.set_params(estimator="dv")                      # the pre-0.2 spelling still works
+    with pytest.warns(FutureWarning, match="estimator='dv'.*deprecated.*method="):
+        assert est.fit(x, y).result_.estimator == "dv"
+    with pytest.warns(FutureWarning):
+        assert MIEstimator(estimator="ksg").fit(x, y).mi_ == estimate_mi(x, y, "ksg").mi
 
 
 def test_mi_estimator_passes_bound_options(small):
@@ -311,7 +321,7 @@ def test_default_estimator_is_auto_and_passes_critic_and_warns_about_ignored_opt
     y4 = x4 + rng.standard_normal((800, 2))
     res = estimate_mi(x4, y4, critic="bilinear", steps=20, eval_every=10, batch_size=64, copula_test=False)
     assert res.details["auto"]["method"] == "infonce" and res.config["critic"] == "bilinear"
-    assert MIEstimator().get_params()["estimator"] == "auto"
+    assert MIEstimator().get_params()["method"] == "auto"
 
 
 def test_estimate_dominated_by_a_few_heavy_tailed_samples_warns_with_what_to_do():

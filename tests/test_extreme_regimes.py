@@ -87,8 +87,12 @@ def says_standardised(res) -> bool:
         return res.details.get("standardized") is True
     if res.estimator == "cca":  # affine invariant: nothing to standardise (checked below)
         return True
-    if res.estimator == "auto":
-        return res.config.get("auto_options", {}).get("transform") == "copula"
+    if res.estimator == "auto":   # the critic's input as it ran, or the KSG / normal-score path
+        if res.details["auto"]["reported"] in ("gcmi", "gaussian-copula"):
+            return True           # normal scores: every column standard normal
+        if res.details["auto"]["reported"] == "ksg":
+            return res.details.get("standardized") is True
+        return res.config.get("auto_options", {}).get("transform") in ("copula", "standardize")
     return res.config.get("standardize") is True
 
 
