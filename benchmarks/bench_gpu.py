@@ -106,20 +106,20 @@ def _batches(dev, b: int, n: int = 16):
 
 
 def mie_step(kind: str, k: int, b: int, dev, graph: bool = False):
-    """The trainer's own step (``training._make_train_step``: critic -> bound.loss -> fused
-    Adam, loss accumulated on the device, no host sync) on device-resident batches; with
-    ``graph`` the step fit_critic uses on CUDA: 3 eager warm-up steps, then one captured
-    CUDA graph replayed per step."""
+    """The trainer's own step (``training.make_train_step``: critic -> bound.loss -> fused
+    Adam, loss accumulated on the device, no host sync), built as fit_critic builds it, on
+    device-resident batches; with ``graph`` the step fit_critic uses on CUDA: 3 eager warm-up
+    steps, then one captured CUDA graph replayed per step."""
     import torch
 
     from mi_estimators.bounds import get_bound
     from mi_estimators.critics import make_critic
-    from mi_estimators.training import _make_train_step, make_adam
+    from mi_estimators.training import make_train_step
 
     critic = make_critic(kind, H.DIM, H.DIM, hidden=H.HIDDEN, embed_dim=H.EMBED, n_critics=k, seed=0).to(dev)
-    opt = make_adam(critic.parameters(), lr=H.LR, capturable=graph)
     loss_acc = torch.zeros(k, dtype=torch.float64, device=dev)
-    train_step = _make_train_step(critic, get_bound("infonce"), opt, loss_acc, dev, graph)
+    train_step = make_train_step(critic, get_bound("infonce"), lr=H.LR, cuda_graph=graph,
+                                 record=lambda scores, loss: loss_acc.add_(loss.to(torch.float64)))
     batches = itertools.cycle(_batches(dev, b))
 
     def step():

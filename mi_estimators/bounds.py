@@ -505,9 +505,10 @@ def _check_positive(name, value):
 class Bound:
     """A named bound with its hyper-parameters (and state): ``estimate(S)``, ``loss(S)``.
 
-    ``estimate`` validates S (shape, dtype, finiteness) and returns the value to report,
-    shape ``(...)``; ``loss`` checks shapes only (no host sync) and returns the quantity
-    to minimise, shape ``(...)`` (sum it over an ensemble). Build with :func:`get_bound`.
+    ``estimate`` validates S (shape, dtype, finiteness unless ``check_finite=False``) and
+    returns the value to report, shape ``(...)``; ``loss`` checks shapes only (no host sync)
+    and returns the quantity to minimise, shape ``(...)`` (sum it over an ensemble). Build
+    with :func:`get_bound`.
     """
 
     name: str = ""
@@ -516,11 +517,11 @@ class Bound:
     lower_bound: bool = True
     hyper_defaults: dict = {}
     extra_inputs: tuple[str, ...] = ()
-    #: ``loss`` and ``_estimate`` are pure tensor functions of the scores (no Python-side
-    #: state, no host reads on an accelerator), so the trainer may capture them in a CUDA graph
-    #: and replay them. False unless a class opts in: the registry's bounds do, all but MINE
-    #: (its moving average is Python state), checked by tests/test_cuda.py; a user's subclass
-    #: stays eager until it sets this.
+    #: ``loss`` and ``estimate(S, check_finite=False)`` are pure tensor functions of the scores
+    #: (no Python-side state, no host reads on an accelerator), so the trainer may capture them
+    #: in a CUDA graph and replay them. False unless a class opts in: the registry's bounds do,
+    #: all but MINE (its moving average is Python state), checked by tests/test_cuda.py; a
+    #: user's subclass stays eager until it sets this.
     graph_safe: bool = False
 
     def __init__(self, **hyper):
@@ -561,8 +562,11 @@ class Bound:
                              f"valid: {valid}")
         return kwargs
 
-    def estimate(self, scores: Tensor, **inputs) -> Tensor:
-        check_scores(scores)
+    def estimate(self, scores: Tensor, *, check_finite: bool = True, **inputs) -> Tensor:
+        """The value to report, shape ``(...)``. ``check_finite=False`` skips the NaN/inf check
+        (a host sync on an accelerator; shapes are still checked): for a training step that
+        checks finiteness itself, off the hot path, and may be replayed as a CUDA graph."""
+        check_scores(scores, check_finite=check_finite)
         return self._estimate(scores, **self._inputs(inputs))
 
     def loss(self, scores: Tensor, **inputs) -> Tensor:

@@ -61,6 +61,7 @@ __all__ = [
     "resolve_device",
     "resolve_cuda_graph",
     "cuda_graphed",
+    "make_train_step",
     "GRAPH_WARMUP_STEPS",
     "split_indices",
     "DEFAULTS",
@@ -283,7 +284,6 @@ def _fit_critic(critic, bound, *, train=None, heldout=None, sampler=None,
     # ---- loop ---------------------------------------------------------------------------
     use_graph = resolve_cuda_graph(cuda_graph, device, bound)
     params = list(critic.parameters())
-    opt = make_adam(params, lr=lr, weight_decay=weight_decay, capturable=use_graph)
     best = [p.detach().clone() for p in params]
     best_val = torch.full((K,), -math.inf, dtype=torch.float64)
     best_step = np.zeros(K, dtype=int)
@@ -299,7 +299,8 @@ def _fit_critic(critic, bound, *, train=None, heldout=None, sampler=None,
 
         bar = tqdm(total=steps, desc=f"training {bound_name}", unit="step")
     stream = batches()
-    train_step = _make_train_step(critic, bound, opt, loss_acc, device, use_graph)
+    train_step = make_train_step(critic, bound, lr=lr, weight_decay=weight_decay, cuda_graph=use_graph,
+                                 record=lambda scores, loss: loss_acc.add_(loss.to(torch.float64)))
     step = 0
     try:
         for step in range(1, steps + 1):
@@ -388,21 +389,49 @@ def resolve_cuda_graph(cuda_graph, device, bound) -> bool:
     return cuda_graph is not False and why_not is None
 
 
-def _make_train_step(critic, bound, opt, loss_acc, device, use_graph):
-    """One optimisation step ``step(xb, yb)``: loss of every member, backward, Adam, and the
-    loss added to ``loss_acc`` on the device (no host sync); replayed as a CUDA graph after
-    the warm-up when ``use_graph`` (see :func:`cuda_graphed`)."""
-    def eager(xb, yb):
-        loss = bound.loss(critic(xb, yb))           # (K,)
-        opt.zero_grad(set_to_none=True)
-        loss.sum().backward()
-        opt.step()
-        loss_acc.add_(loss.detach().to(torch.float64))
+def make_train_step(critic, loss, *, lr: float, weight_decay: float = 0.0, cuda_graph: bool = False,
+                    record=None):
+    """One optimisation step ``step(x, y)`` of ``critic`` with Adam: the trainer's hot loop body.
 
-    if use_graph:
-        return cuda_graphed(eager, device)
-    eager.captured = False
-    return eager
+    A step scores the batch (``critic(x, y)``: ``(K, B, B)``), takes the per-member losses
+    ``loss(scores)`` (shape ``(K,)``), back-propagates their sum and takes one Adam step
+    (:func:`make_adam`; Adam is element-wise, so every member follows its own trajectory).
+    Nothing in it waits on the host.
+
+    ``loss``: a bound (its ``loss`` method is used) or any callable ``scores -> (K,)``, e.g.
+    a different bound per member. ``record(scores, loss)``, if given, runs after the Adam step
+    under ``torch.no_grad()`` with the step's detached scores and losses; it keeps what it
+    needs in tensors that live across steps (``add_``/``copy_`` into device buffers) and reads
+    no host value, so the step stays replayable. :func:`fit_critic` records the running loss
+    sum; :func:`mi_estimators.bench.staircase.run_staircase` every step's estimates and losses.
+    ``cuda_graph``: replay the step as a CUDA graph after :data:`GRAPH_WARMUP_STEPS` eager
+    steps (see :func:`cuda_graphed`); a bool, as :func:`resolve_cuda_graph` resolves it; the
+    critic must already be on its device. Returns ``step``, with ``step.optimizer`` (the Adam)
+    and ``step.captured`` (whether the graph exists).
+    """
+    if not isinstance(cuda_graph, bool):
+        raise ValueError(f"cuda_graph must be True or False here (resolve 'auto' with resolve_cuda_graph), "
+                         f"got {cuda_graph!r}")
+    loss_fn = loss.loss if hasattr(loss, "loss") else loss
+    optimizer = make_adam(critic.parameters(), lr=lr, weight_decay=weight_decay, capturable=cuda_graph)
+
+    def eager(xb, yb):
+        scores = critic(xb, yb)
+        losses = loss_fn(scores)                    # (K,)
+        optimizer.zero_grad(set_to_none=True)
+        losses.sum().backward()
+        optimizer.step()
+        if record is not None:
+            with torch.no_grad():
+                record(scores.detach(), losses.detach())
+
+    if cuda_graph:
+        step = cuda_graphed(eager, next(critic.parameters()).device)
+    else:
+        step = eager
+        step.captured = False
+    step.optimizer = optimizer
+    return step
 
 
 def cuda_graphed(body, device, warmup: int = GRAPH_WARMUP_STEPS):
@@ -477,7 +506,7 @@ def resolve_num_threads(num_threads, critic, device) -> int | None:
     2-core machine. An ensemble of them (``n_critics > 1``) and the joint critic keep the
     caller's torch setting: their K-wide (or B²) matmuls use a second core well (``auto``'s
     4-critic ensemble on an idle 2-core machine: 5.5 s wall and 11.0 CPU-s with 2 threads vs
-    9.2 s and 9.2 CPU-s with 1; :mod:`mi_estimators.executors` workers set 1 thread
+    9.2 s and 9.2 CPU-s with 1; :mod:`mi_estimators.bench.executors` workers set 1 thread
     themselves). An int sets it explicitly.
     """
     if num_threads is None:

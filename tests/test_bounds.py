@@ -483,3 +483,18 @@ def test_alpha_bound_and_fmicl_gradients_match_finite_differences():
     for name, params in PHI_NAMES:
         if name != "tv":
             assert torch.autograd.gradcheck(lambda s: B.fmicl(s, name, **params), (S,), eps=1e-6, atol=1e-6), name
+
+
+@pytest.mark.parametrize("name", list_bounds())
+def test_estimate_with_check_finite_false_gives_the_same_value_and_skips_only_the_finite_check(name):
+    bound = get_bound(name)
+    g = torch.Generator().manual_seed(0)
+    s = torch.randn(2, 16, 16, generator=g, dtype=torch.float64) + 2.0 * torch.eye(16, dtype=torch.float64)
+    assert torch.equal(bound.estimate(s, check_finite=False), bound.estimate(s))
+    bad = s.clone()
+    bad[0, 1, 2] = math.nan
+    with pytest.raises(ValueError, match="NaN/inf"):
+        bound.estimate(bad)
+    bound.estimate(bad, check_finite=False)             # no check, no host sync: the caller checks
+    with pytest.raises(ValueError, match="square"):
+        bound.estimate(s[..., :3], check_finite=False)  # shapes are still checked

@@ -11,6 +11,8 @@ from mi_estimators.training import (
     TrainingDivergedError,
     evaluate_critic,
     fit_critic,
+    make_adam,
+    make_train_step,
     resolve_device,
     split_indices,
 )
@@ -255,3 +257,29 @@ def test_only_the_registry_bounds_but_mine_are_graph_safe_and_subclasses_opt_in(
 
     assert MyBound().graph_safe is False
     assert get_bound("infonce").graph_safe is True and get_bound("mine").graph_safe is False
+
+
+def test_make_train_step_is_one_adam_step_on_the_bound_and_records_the_detached_scores_and_loss():
+    bound = get_bound("infonce")
+    x, y = (torch.as_tensor(a, dtype=torch.float32) for a in TASK.sample(32, seed=0))
+    by_hand = make_critic("separable", 2, 2, n_critics=2, seed=3, **SMALL)
+    critic = make_critic("separable", 2, 2, n_critics=2, seed=3, **SMALL)
+    opt = make_adam(by_hand.parameters(), lr=1e-2)
+    seen = []
+    step = make_train_step(critic, bound, lr=1e-2, record=lambda s, l: seen.append((s, l)))
+    for _ in range(3):
+        loss = bound.loss(by_hand(x, y))
+        opt.zero_grad(set_to_none=True)
+        loss.sum().backward()
+        opt.step()
+        step(x, y)
+        scores, recorded = seen[-1]
+        assert torch.equal(recorded, loss.detach()) and not recorded.requires_grad
+        assert scores.shape == (2, 32, 32) and not scores.requires_grad
+    for p, q in zip(critic.parameters(), by_hand.parameters()):
+        assert torch.equal(p, q)
+    assert step.captured is False and isinstance(step.optimizer, torch.optim.Adam)
+    # a callable gives each member its own loss; "auto" must be resolved first
+    make_train_step(critic, lambda s: torch.stack([bound.loss(s[i:i + 1]).sum() for i in range(2)]), lr=1e-3)(x, y)
+    with pytest.raises(ValueError, match="resolve_cuda_graph"):
+        make_train_step(critic, bound, lr=1e-3, cuda_graph="auto")

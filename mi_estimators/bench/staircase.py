@@ -81,7 +81,7 @@ def _staircase_group(jobs: tuple[StaircaseJob, ...]) -> list[list[dict]]:
     from mi_estimators.bounds import get_bound
     import synthetic
     from mi_estimators.critics import make_critic
-    from mi_estimators.training import cuda_graphed, make_adam, resolve_cuda_graph, resolve_device
+    from mi_estimators.training import make_train_step, resolve_cuda_graph, resolve_device
 
     job = jobs[0]
     k = len(jobs)
@@ -95,37 +95,30 @@ def _staircase_group(jobs: tuple[StaircaseJob, ...]) -> list[list[dict]]:
                 p.copy_(q.expand_as(p))
     critic = critic.to(device)
     use_graph = resolve_cuda_graph(job.cuda_graph, device, _AllGraphSafe(bounds))
-    optimizer = make_adam(critic.parameters(), lr=job.lr, capturable=use_graph)
     rng = np.random.default_rng(_seeds(job.seed)[0])
     schedule = synthetic.staircase(job.levels, job.steps_per_level, job.dim,
                                    transform=None if job.transform == "gaussian" else job.transform)
-    # One step writes its records into buffers that live across steps, so the same body runs
-    # eagerly or replayed as a CUDA graph. On the CPU every step validates its scores as
-    # before (bound.estimate raises at the first non-finite score); on a GPU that check would
-    # be a host sync per bound per step, so the step records a finite flag and the first
-    # non-finite step raises the same error after the loop.
+    # The trainer's step (make_train_step) records each step's estimates and losses into
+    # buffers that live across steps, so it runs eagerly or replayed as a CUDA graph. On the
+    # CPU every step validates its scores (bound.estimate raises at the first non-finite
+    # score); on a GPU that check would be a host sync per bound per step, so the step
+    # records a finite flag and the first non-finite step raises the same error after the loop.
     validate_now = device.type == "cpu"
     est_out = torch.zeros(k, dtype=torch.float64, device=device)
     loss_out = torch.zeros(k, dtype=torch.float64, device=device)
     finite_out = torch.ones((), dtype=torch.bool, device=device)
 
-    def body(x, y):
-        scores = critic(x, y)
-        loss = torch.stack([b.loss(scores[i:i + 1]).sum() for i, b in enumerate(bounds)])   # (K,)
-        optimizer.zero_grad(set_to_none=True)
-        loss.sum().backward()
-        optimizer.step()
-        with torch.no_grad():
-            s = scores.detach()
-            if validate_now:
-                est = [b.estimate(s[i:i + 1]) for i, b in enumerate(bounds)]
-            else:
-                finite_out.copy_(torch.isfinite(s).all())
-                est = [b._estimate(s[i:i + 1]) for i, b in enumerate(bounds)]
-            est_out.copy_(torch.stack([e.reshape(-1)[0] for e in est]))
-            loss_out.copy_(loss.detach())
+    def member_losses(scores):   # member i minimises job i's bound: (K,)
+        return torch.stack([b.loss(scores[i:i + 1]).sum() for i, b in enumerate(bounds)])
 
-    train_step = cuda_graphed(body, device) if use_graph else body
+    def record(scores, loss):
+        if not validate_now:
+            finite_out.copy_(torch.isfinite(scores).all())
+        est = [b.estimate(scores[i:i + 1], check_finite=validate_now) for i, b in enumerate(bounds)]
+        est_out.copy_(torch.stack([e.reshape(-1)[0] for e in est]))
+        loss_out.copy_(loss)
+
+    train_step = make_train_step(critic, member_losses, lr=job.lr, cuda_graph=use_graph, record=record)
     estimates, losses, finite = [], [], []
     for task in schedule:
         x, y = task.sample(job.batch_size, seed=rng)
