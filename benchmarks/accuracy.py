@@ -1,4 +1,4 @@
-"""Accuracy benchmark on the Beyond-Normal suite (issue 10): sweeps, choose/report split, tables.
+"""Accuracy benchmark on the Beyond-Normal suite: sweeps, choose/report split, tables.
 
 The sweeps are ``mi-bench run``'s (``mi_estimators.bench.sweep.run_sweep`` with its job
 function: one atomic file per finished run), plus task-half, seed and label filters; the

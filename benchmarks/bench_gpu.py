@@ -1,4 +1,4 @@
-"""The training step on a CUDA GPU (issue 9, part 3): ms/step, samples/s, fraction of peak.
+"""The training step on a CUDA GPU: ms/step, samples/s, fraction of peak.
 
 Same setting as the CPU scripts (InfoNCE, correlated Gaussian dim 20, MI 4 nats, batch 128,
 Adam 5e-4, float32; separable critic 20->256->256->32 per side, joint 40->256->256->1 on all

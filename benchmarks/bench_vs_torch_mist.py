@@ -1,6 +1,6 @@
 """Training-step time of mi-estimators vs torch-mist 0.2.17 vs a minimal hand-written PyTorch loop.
 
-Setting (issue 9; Poole et al. 2019, Song & Ermon 2020): correlated Gaussian, dim 20,
+Setting (Poole et al. 2019, Song & Ermon 2020): correlated Gaussian, dim 20,
 MI 4 nats, batch 128, InfoNCE, Adam (lr 5e-4), float32, CPU, one thread.
 
 * separable critic: g, h = 20 -> 256 -> 256 -> 32 MLPs, scores = g(x) h(y)^T;
