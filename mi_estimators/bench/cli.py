@@ -125,7 +125,7 @@ def _describe_estimators() -> list[dict]:
     from mi_estimators import list_estimators
     from mi_estimators.bounds import describe_bounds
     from mi_estimators.auto import OWN_OPTIONS
-    from mi_estimators.estimator import TRAINING_BOUND_DEFAULTS
+    from mi_estimators.neural import TRAINING_BOUND_DEFAULTS
     from mi_estimators.nonparametric import NONPARAMETRIC_ESTIMATORS
 
     bounds = {info.name: info for info in describe_bounds()}
@@ -154,11 +154,11 @@ def _describe_estimators() -> list[dict]:
 
 # --------------------------------------------------------------------------- estimate
 def _result_dict(result, estimator: str, n: int, source: str) -> dict:
-    from mi_estimators.bench.store import _jsonable
+    from mi_estimators.result import to_jsonable
 
     base = result.to_dict() if hasattr(result, "to_dict") else {}
     interval = getattr(result, "interval", None)
-    out = dict(_jsonable(base))
+    out = dict(to_jsonable(base))
     out.update(
         estimate=float(result.mi),
         mi=float(result.mi),
@@ -169,7 +169,7 @@ def _result_dict(result, estimator: str, n: int, source: str) -> dict:
         n=int(n),
         source=source,
     )
-    out.setdefault("config", _jsonable(getattr(result, "config", {}) or {}))
+    out.setdefault("config", to_jsonable(getattr(result, "config", {}) or {}))
 
     def strict(v):  # JSON has no NaN: use null
         if isinstance(v, float) and not math.isfinite(v):

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Mapping
 
 from mi_estimators._checks import check_choice
-from mi_estimators.bench.store import _jsonable
+from mi_estimators.result import to_jsonable
 from mi_estimators.bench.sweep import Job, estimator_names, get_task, make_grid
 
 __all__ = ["SweepConfig", "parse_config", "load_config", "check_estimator_options"]
@@ -51,11 +51,11 @@ class SweepConfig:
         return make_grid(self.tasks, specs, self.seeds, self.n)
 
     def to_dict(self) -> dict:
-        return _jsonable(dataclasses.asdict(self))
+        return to_jsonable(dataclasses.asdict(self))
 
 
 def _is_nonparametric(name: str) -> bool:
-    from mi_estimators.estimator import NONPARAMETRIC
+    from mi_estimators.nonparametric import NONPARAMETRIC
 
     return name in NONPARAMETRIC
 
@@ -63,44 +63,26 @@ def _is_nonparametric(name: str) -> bool:
 def check_estimator_options(name: str, options: Mapping) -> None:
     """Raise ValueError for an option ``estimate_mi(..., estimator=name)`` would not accept.
 
-    Checks option names (listing the valid ones) and, for the neural estimators, the
-    bound's hyper-parameter values — before any work starts. ``seed`` is refused: a
-    sweep sets it from its ``seeds``.
+    Checks option names against :func:`mi_estimators.api.valid_options` (listing the valid
+    ones) and, for the neural estimators and ``auto``, the bound's hyper-parameter values —
+    before any work starts. ``seed`` is refused: a sweep sets it from its ``seeds``.
     """
-    import inspect
-
-    from mi_estimators import estimator as api
+    from mi_estimators.api import valid_options
 
     if "seed" in options:
         raise ValueError(f"estimator {name!r}: 'seed' is set by the sweep's seeds key, not as an option")
-    if name in api.NONPARAMETRIC:
-        from mi_estimators.nonparametric import NONPARAMETRIC_ESTIMATORS
-
-        valid = set(NONPARAMETRIC_ESTIMATORS[name].options)
-        hyper: set = set()
-    else:
-        from mi_estimators.bounds import BOUNDS
-
-        # "auto" passes its extra options to its neural path (InfoNCE), plus its own
-        hyper = set(BOUNDS["infonce" if name == "auto" else name].hyper_defaults)
-        if name == "auto":
-            from mi_estimators.auto import option_names
-
-            valid = option_names() - {"seed", "progress"}
-        else:
-            params = inspect.signature(api.estimate_mi).parameters
-            valid = ({p for p, v in params.items() if v.kind is v.KEYWORD_ONLY or p == "critic"}
-                     | set(api.CRITIC_KEYS) | set(api.TRAIN_KEYS) | hyper) - {"seed", "progress"}
-    valid |= {"transform"}   # estimate_mi's copula transform, for every estimator
+    valid = (valid_options(name) - {"progress"}) | {"transform"}   # the copula transform, for every estimator
     unknown = sorted(set(options) - valid)
     if unknown:
         raise ValueError(
             f"unknown option {unknown[0]!r} for estimator {name!r}; valid options: {', '.join(sorted(valid))}"
         )
-    if hyper:
-        from mi_estimators.bounds import get_bound
+    if not _is_nonparametric(name):   # "auto" passes its extra options to its neural path (InfoNCE)
+        from mi_estimators.bounds import BOUNDS, get_bound
 
-        get_bound("infonce" if name == "auto" else name, **{k: v for k, v in options.items() if k in hyper})
+        bound = "infonce" if name == "auto" else name
+        hyper = set(BOUNDS[bound].hyper_defaults)
+        get_bound(bound, **{k: v for k, v in options.items() if k in hyper})
 
 
 def _type_error(where: str, expected: str, value) -> ValueError:

@@ -25,6 +25,8 @@ import warnings
 from pathlib import Path
 from typing import Iterable, Mapping
 
+from mi_estimators.result import to_jsonable
+
 __all__ = [
     "SCHEMA_VERSION",
     "TIMING_COLUMNS",
@@ -64,32 +66,6 @@ def _canonical(obj) -> str:
 
 def _hash(obj, length: int = 16) -> str:
     return hashlib.sha256(_canonical(obj).encode("utf-8")).hexdigest()[:length]
-
-
-def _jsonable(value):
-    """A JSON-serialisable copy of ``value`` (numpy scalars, tuples, tensors → plain)."""
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (str, bool)) or value is None:
-        return value
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value)
-    try:
-        import numpy as np
-
-        if isinstance(value, np.generic):
-            return value.item()
-        if isinstance(value, np.ndarray):
-            return value.tolist()
-    except ImportError:  # pragma: no cover
-        pass
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    return repr(value)
 
 
 def _float(value) -> float:
@@ -153,7 +129,7 @@ def _read_manifest(out: Path) -> dict | None:
 
 def _check_manifest(out: Path, config: Mapping | None, extend: bool) -> None:
     manifest_path = out / "manifest.json"
-    config = _jsonable(dict(config or {}))
+    config = to_jsonable(dict(config or {}))
     config_hash = _hash(config)
     manifest = _read_manifest(out)
     if manifest is not None:

@@ -29,6 +29,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from mi_estimators.result import to_jsonable
 from mi_estimators.bench.store import (
     RESULT_COLUMNS,
     SUMMARY_COLUMNS,
@@ -36,7 +37,6 @@ from mi_estimators.bench.store import (
     _check_manifest,
     _float,
     _hash,
-    _jsonable,
     atomic_write_text,
     load_runs,
     write_results_csv,
@@ -187,7 +187,7 @@ def run_job(job: Job) -> dict:
         "label": job.label,
         "n": int(job.n),
         "seed": int(job.seed),
-        "options": _canonical(_jsonable(job.options_dict)),
+        "options": _canonical(to_jsonable(job.options_dict)),
     }
     task = get_task(job.task)
     row.update(
@@ -218,7 +218,7 @@ def run_job(job: Job) -> dict:
             ci_high=_float(interval[1]),
             status="ok",
             error="",
-            config=_canonical(_jsonable(config)),
+            config=_canonical(to_jsonable(config)),
         )
     except Exception as exc:  # a failing estimator is a result, not a crash of the sweep
         row.update(
