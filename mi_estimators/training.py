@@ -45,13 +45,15 @@ A non-finite training loss or held-out estimate raises :class:`TrainingDivergedE
 from __future__ import annotations
 
 import contextlib
-import inspect
 import math
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+
+from mi_estimators._checks import check_int, check_positive
+from mi_estimators.options import TrainOptions
 
 __all__ = [
     "TrainingDivergedError",
@@ -64,17 +66,19 @@ __all__ = [
     "make_train_step",
     "GRAPH_WARMUP_STEPS",
     "split_indices",
+    "as_tensor",
     "DEFAULTS",
 ]
 
-# Training defaults (chosen by measurement; see docs/api.md "How the defaults were chosen").
+#: The loop's defaults: those shared with :func:`mi_estimators.estimate_mi` come from
+#: :class:`mi_estimators.options.TrainOptions`; ``chunk`` and ``n_heldout`` are streaming mode's.
 DEFAULTS = dict(
-    steps=2000,
-    batch_size=128,
-    lr=5e-4,
-    eval_every=50,
-    patience=6,
-    final_repeats=4,
+    steps=TrainOptions.steps,
+    batch_size=TrainOptions.batch_size,
+    lr=TrainOptions.lr,
+    eval_every=TrainOptions.eval_every,
+    patience=TrainOptions.patience,
+    final_repeats=TrainOptions.final_repeats,
     chunk=16,
     n_heldout=4096,
 )
@@ -136,7 +140,8 @@ def split_indices(n: int, heldout_fraction: float, seed: int) -> tuple[np.ndarra
     return np.sort(perm[n_held:]), np.sort(perm[:n_held])
 
 
-def _as_tensor(a, dtype, device) -> torch.Tensor:
+def as_tensor(a, dtype, device) -> torch.Tensor:
+    """``a`` (array or tensor) as a tensor of ``dtype`` on ``device``."""
     if isinstance(a, torch.Tensor):
         return a.to(device=device, dtype=dtype)
     return torch.as_tensor(np.asarray(a, dtype=np.float64), dtype=dtype, device=device)
@@ -194,14 +199,119 @@ def _diverged_message(what: str, step: int, members, bound_name: str, lr: float,
     )
 
 
-def _fit_critic(critic, bound, *, train=None, heldout=None, sampler=None,
+def _check_loop_options(*, steps, batch_size, eval_every, final_repeats, chunk, n_heldout, patience, lr,
+                        train, sampler) -> None:
+    for name, value in dict(steps=steps, batch_size=batch_size, eval_every=eval_every,
+                            final_repeats=final_repeats, chunk=chunk, n_heldout=n_heldout).items():
+        check_int(name, value)
+    if batch_size < 2:
+        raise ValueError(f"batch_size must be at least 2 (one joint and one product pair per row), got {batch_size}")
+    if patience is not None:
+        check_int("patience", patience, what="a positive integer or None")
+    check_positive("lr", lr)
+    if (sampler is None) == (train is None):
+        raise ValueError("give either train=(x, y) and heldout=(x, y) (dataset mode) or sampler= (streaming mode)")
+
+
+def _dataset_batches(train, heldout, n_members: int, batch_size: int, seed: int, dtype, device):
+    """Dataset mode: ``(batch generator, x_heldout, y_heldout)``; member k shuffles with seed + k."""
+    if heldout is None:
+        raise ValueError("dataset mode needs heldout=(x, y) as well as train=(x, y)")
+    xt, yt = (as_tensor(a, dtype, device) for a in train)
+    xh, yh = (as_tensor(a, dtype, device) for a in heldout)
+    n_train = xt.shape[0]
+    if n_train < batch_size:
+        raise ValueError(
+            f"the training split has {n_train} samples, fewer than one batch (batch_size={batch_size}); "
+            "lower batch_size or give more samples"
+        )
+    order_gens = [torch.Generator().manual_seed(_derived_seed(seed + k, _ORDER)) for k in range(n_members)]
+    per_epoch = n_train // batch_size
+
+    def batches():
+        while True:
+            idx = torch.stack([torch.randperm(n_train, generator=g) for g in order_gens]).to(device)
+            for b in range(per_epoch):
+                sel = idx[:, b * batch_size:(b + 1) * batch_size]
+                yield xt[sel], yt[sel]
+
+    return batches(), xh, yh
+
+
+def _streaming_batches(sampler, n_members: int, batch_size: int, chunk: int, n_heldout: int, seed: int,
+                       split_seed: int, dtype, device):
+    """Streaming mode: ``(batch generator, x_heldout, y_heldout)``; the held-out set is drawn once."""
+    rng_h = np.random.default_rng(_derived_seed(split_seed, _HELDOUT))
+    xh, yh = (as_tensor(a, dtype, device) for a in _draw(sampler, n_heldout, rng_h))
+    rngs = [np.random.default_rng(_derived_seed(seed + k, _ORDER)) for k in range(n_members)]
+
+    def batches():
+        while True:
+            draws = [_draw(sampler, chunk * batch_size, r) for r in rngs]
+            xs = torch.as_tensor(np.stack([d[0] for d in draws]), dtype=dtype).to(device)
+            ys = torch.as_tensor(np.stack([d[1] for d in draws]), dtype=dtype).to(device)
+            for c in range(chunk):
+                sl = slice(c * batch_size, (c + 1) * batch_size)
+                yield xs[:, sl], ys[:, sl]
+
+    return batches(), xh, yh
+
+
+class _EarlyStopping:
+    """Per member: the best held-out value, its weights and step; a member freezes after
+    ``patience`` evaluations without improvement (``None``: never; the last weights are kept)."""
+
+    def __init__(self, params, n_members: int, patience, device):
+        self.params, self.patience, self.device = params, patience, device
+        self.best = [p.detach().clone() for p in params]
+        self.best_val = torch.full((n_members,), -math.inf, dtype=torch.float64)
+        self.best_step = np.zeros(n_members, dtype=int)
+        self.stale = np.zeros(n_members, dtype=int)
+        self.active = np.ones(n_members, dtype=bool)
+
+    def update(self, val: torch.Tensor, step: int) -> None:
+        improved = self.active.copy() if self.patience is None else (val > self.best_val).numpy() & self.active
+        if improved.any():
+            mask = torch.as_tensor(improved, device=self.device)
+            with torch.no_grad():
+                for b, p in zip(self.best, self.params):
+                    b.copy_(torch.where(mask.view(-1, *([1] * (p.ndim - 1))), p.detach(), b))
+            self.best_val = torch.where(torch.as_tensor(improved), val, self.best_val)
+            self.best_step[improved] = step
+        self.stale[improved] = 0
+        self.stale[~improved & self.active] += 1
+        if self.patience is not None:
+            self.active &= self.stale < self.patience
+
+    def restore(self) -> None:
+        with torch.no_grad():
+            for b, p in zip(self.best, self.params):
+                p.copy_(b)
+
+
+def _checked_heldout(estimate, step: int, bound_name: str, lr: float, hint: str, what: str):
+    """``estimate()`` on the host, or :class:`TrainingDivergedError` if it is not finite."""
+    try:
+        val, se, nb = estimate()
+    except ValueError as exc:   # the bound rejects non-finite scores
+        raise TrainingDivergedError(_diverged_message(
+            f"the critic's held-out scores ({exc})", step, None, bound_name, lr)) from None
+    val = val.cpu()
+    bad = ~torch.isfinite(val)
+    if bad.any():
+        members = None if what == "the final held-out estimate" else bad.nonzero().flatten().tolist()
+        raise TrainingDivergedError(_diverged_message(what, step, members, bound_name, lr, hint))
+    return val, se, nb
+
+
+def fit_critic(critic, bound, *, train=None, heldout=None, sampler=None,
                steps: int = DEFAULTS["steps"], batch_size: int = DEFAULTS["batch_size"],
                lr: float = DEFAULTS["lr"], eval_every: int = DEFAULTS["eval_every"],
                patience: int | None = DEFAULTS["patience"], eval_batch_size: int | None = None,
                final_repeats: int = DEFAULTS["final_repeats"], n_heldout: int = DEFAULTS["n_heldout"],
                chunk: int = DEFAULTS["chunk"], seed: int = 0, split_seed: int | None = None,
                device="cpu", progress: bool = False, weight_decay: float = 0.0,
-               cuda_graph="auto") -> TrainResult:
+               cuda_graph="auto", num_threads="auto") -> TrainResult:
     """Train ``critic`` (K members) to minimise ``bound.loss`` with Adam; evaluate on held-out data.
 
     Give either ``train=(x, y)`` and ``heldout=(x, y)`` (dataset mode; arrays or tensors of
@@ -213,84 +323,45 @@ def _fit_critic(critic, bound, *, train=None, heldout=None, sampler=None,
     (default) does so when the device is CUDA and the bound is ``graph_safe`` (every
     registry bound but MINE), ``False`` never; ``True`` raises if it cannot. Same numbers
     as eager steps (the same kernels, launched at once: ~10x faster steps for small
-    critics, benchmarks/bench_gpu.py).
+    critics, benchmarks/bench_gpu.py). ``num_threads``: torch intra-op threads while
+    training (see :func:`resolve_num_threads`; the caller's setting is restored afterwards).
     Returns a :class:`TrainResult`; the critic's weights are set to the kept ones.
     Raises :class:`TrainingDivergedError` on a non-finite loss or estimate.
     """
-    for name, value in dict(steps=steps, batch_size=batch_size, eval_every=eval_every,
-                            final_repeats=final_repeats, chunk=chunk, n_heldout=n_heldout).items():
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if batch_size < 2:
-        raise ValueError(f"batch_size must be at least 2 (one joint and one product pair per row), got {batch_size}")
-    if patience is not None and (isinstance(patience, bool) or not isinstance(patience, int) or patience < 1):
-        raise ValueError(f"patience must be a positive integer or None, got {patience!r}")
-    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be a positive number, got {lr!r}")
-    if (sampler is None) == (train is None):
-        raise ValueError("give either train=(x, y) and heldout=(x, y) (dataset mode) or sampler= (streaming mode)")
-    split_seed = seed if split_seed is None else split_seed
-    eval_batch_size = batch_size if eval_batch_size is None else int(eval_batch_size)
+    _check_loop_options(steps=steps, batch_size=batch_size, eval_every=eval_every, final_repeats=final_repeats,
+                        chunk=chunk, n_heldout=n_heldout, patience=patience, lr=lr, train=train, sampler=sampler)
     device = resolve_device(device)
-    dtype = next(critic.parameters()).dtype
-    critic = critic.to(device)
-    K = critic.n_critics
+    with torch_threads(resolve_num_threads(num_threads, critic, device)):
+        split_seed = seed if split_seed is None else split_seed
+        dtype = next(critic.parameters()).dtype
+        critic = critic.to(device)
+        if sampler is None:
+            stream, xh, yh = _dataset_batches(train, heldout, critic.n_critics, batch_size, seed, dtype, device)
+        else:
+            stream, xh, yh = _streaming_batches(sampler, critic.n_critics, batch_size, chunk, n_heldout, seed,
+                                                split_seed, dtype, device)
+        eval_batch_size = batch_size if eval_batch_size is None else int(eval_batch_size)
+
+        def heldout_estimate(repeats):
+            return evaluate_critic(critic, bound, xh, yh, batch_size=eval_batch_size, repeats=repeats, seed=split_seed)
+
+        if xh.shape[0] // eval_batch_size < 2:   # fail before training on a held-out set too small for an se
+            heldout_estimate(1)
+        return _train(critic, bound, stream, heldout_estimate, steps=steps, eval_every=eval_every,
+                      patience=patience, final_repeats=final_repeats, lr=lr, weight_decay=weight_decay,
+                      device=device, progress=progress, use_graph=resolve_cuda_graph(cuda_graph, device, bound))
+
+
+def _train(critic, bound, stream, heldout_estimate, *, steps, eval_every, patience, final_repeats, lr,
+           weight_decay, device, progress, use_graph) -> TrainResult:
+    """The loop: steps with no host sync; at each evaluation point, the mean training loss and
+    the held-out value are checked on the host and early stopping is updated."""
+    n_members = critic.n_critics
     bound_name = getattr(getattr(bound, "info", None), "name", type(bound).__name__)
     hint = getattr(bound, "diverged_hint", "")  # a bound's own explanation (e.g. f-GAN outside dom φ*)
-
-    # ---- data ---------------------------------------------------------------------------
-    if sampler is None:
-        if heldout is None:
-            raise ValueError("dataset mode needs heldout=(x, y) as well as train=(x, y)")
-        xt, yt = (_as_tensor(a, dtype, device) for a in train)
-        xh, yh = (_as_tensor(a, dtype, device) for a in heldout)
-        n_train = xt.shape[0]
-        if n_train < batch_size:
-            raise ValueError(
-                f"the training split has {n_train} samples, fewer than one batch (batch_size={batch_size}); "
-                "lower batch_size or give more samples"
-            )
-        order_gens = [torch.Generator().manual_seed(_derived_seed(seed + k, _ORDER)) for k in range(K)]
-        per_epoch = n_train // batch_size
-
-        def batches():
-            while True:
-                idx = torch.stack([torch.randperm(n_train, generator=g) for g in order_gens]).to(device)
-                for b in range(per_epoch):
-                    sel = idx[:, b * batch_size:(b + 1) * batch_size]
-                    yield xt[sel], yt[sel]
-    else:
-        rng_h = np.random.default_rng(_derived_seed(split_seed, _HELDOUT))
-        xh, yh = (_as_tensor(a, dtype, device) for a in _draw(sampler, n_heldout, rng_h))
-        rngs = [np.random.default_rng(_derived_seed(seed + k, _ORDER)) for k in range(K)]
-
-        def batches():
-            while True:
-                draws = [_draw(sampler, chunk * batch_size, r) for r in rngs]
-                xs = torch.as_tensor(np.stack([d[0] for d in draws]), dtype=dtype).to(device)
-                ys = torch.as_tensor(np.stack([d[1] for d in draws]), dtype=dtype).to(device)
-                for c in range(chunk):
-                    sl = slice(c * batch_size, (c + 1) * batch_size)
-                    yield xs[:, sl], ys[:, sl]
-
-    def heldout_estimate(repeats):
-        return evaluate_critic(critic, bound, xh, yh, batch_size=eval_batch_size,
-                               repeats=repeats, seed=split_seed)
-
-    # fail early (before training) on a held-out set too small for a standard error
-    if xh.shape[0] // eval_batch_size < 2:
-        heldout_estimate(1)
-
-    # ---- loop ---------------------------------------------------------------------------
-    use_graph = resolve_cuda_graph(cuda_graph, device, bound)
-    params = list(critic.parameters())
-    best = [p.detach().clone() for p in params]
-    best_val = torch.full((K,), -math.inf, dtype=torch.float64)
-    best_step = np.zeros(K, dtype=int)
-    stale = np.zeros(K, dtype=int)
-    active = np.ones(K, dtype=bool)
+    stopping = _EarlyStopping(list(critic.parameters()), n_members, patience, device)
     history = []
-    loss_acc = torch.zeros(K, dtype=torch.float64, device=device)
+    loss_acc = torch.zeros(n_members, dtype=torch.float64, device=device)
     n_acc = 0
     t0 = time.perf_counter()
     bar = None
@@ -298,7 +369,6 @@ def _fit_critic(critic, bound, *, train=None, heldout=None, sampler=None,
         from tqdm.auto import tqdm
 
         bar = tqdm(total=steps, desc=f"training {bound_name}", unit="step")
-    stream = batches()
     train_step = make_train_step(critic, bound, lr=lr, weight_decay=weight_decay, cuda_graph=use_graph,
                                  record=lambda scores, loss: loss_acc.add_(loss.to(torch.float64)))
     step = 0
@@ -308,63 +378,31 @@ def _fit_critic(critic, bound, *, train=None, heldout=None, sampler=None,
             n_acc += 1
             if step % eval_every and step != steps:
                 continue
-            # ---- evaluation point (host sync happens here only) ----
-            train_loss = (loss_acc / n_acc).cpu()
+            train_loss = (loss_acc / n_acc).cpu()   # evaluation point: the only host sync
             loss_acc.zero_()
             n_acc = 0
             bad = ~torch.isfinite(train_loss)
             if bad.any():
                 raise TrainingDivergedError(_diverged_message(
                     "the training loss", step, bad.nonzero().flatten().tolist(), bound_name, lr))
-            try:
-                val, _, _ = heldout_estimate(1)
-            except ValueError as exc:   # the bound rejects non-finite scores
-                raise TrainingDivergedError(_diverged_message(
-                    f"the critic's held-out scores ({exc})", step, None, bound_name, lr)) from None
-            val = val.cpu()
-            bad = ~torch.isfinite(val)
-            if bad.any():
-                raise TrainingDivergedError(_diverged_message(
-                    "the held-out estimate", step, bad.nonzero().flatten().tolist(), bound_name, lr, hint))
+            val, _, _ = _checked_heldout(lambda: heldout_estimate(1), step, bound_name, lr, hint,
+                                         "the held-out estimate")
             history.append(dict(step=step, train_loss=train_loss.tolist(), heldout=val.tolist()))
-            improved = (val > best_val).numpy() & active
-            if patience is None:
-                improved = active.copy()
-            if improved.any():
-                mask = torch.as_tensor(improved, device=device)
-                with torch.no_grad():
-                    for b, p in zip(best, params):
-                        b.copy_(torch.where(mask.view(-1, *([1] * (p.ndim - 1))), p.detach(), b))
-                best_val = torch.where(torch.as_tensor(improved), val, best_val)
-                best_step[improved] = step
-            stale[improved] = 0
-            stale[~improved & active] += 1
-            if patience is not None:
-                active &= stale < patience
+            stopping.update(val, step)
             if bar is not None:
                 bar.update(step - bar.n)
                 bar.set_postfix(heldout=f"{float(val.mean()):.3f}")
-            if not active.any():
+            if not stopping.active.any():
                 break
     finally:
         if bar is not None:
             bar.close()
-
-    with torch.no_grad():
-        for b, p in zip(best, params):
-            p.copy_(b)
-    try:
-        est, se, nb = heldout_estimate(final_repeats)
-    except ValueError as exc:
-        raise TrainingDivergedError(_diverged_message(
-            f"the critic's held-out scores ({exc})", step, None, bound_name, lr)) from None
-    est, se = est.cpu().numpy(), se.cpu().numpy()
-    if not np.all(np.isfinite(est)):
-        raise TrainingDivergedError(_diverged_message("the final held-out estimate", step, None, bound_name,
-                                                      lr, hint))
-    return TrainResult(estimates=est, stderrs=se, n_eval_batches=nb, best_step=best_step,
-                       steps_run=step, seconds=time.perf_counter() - t0, history=history, critic=critic,
-                       cuda_graph=bool(use_graph and train_step.captured))
+    stopping.restore()
+    est, se, nb = _checked_heldout(lambda: heldout_estimate(final_repeats), step, bound_name, lr, hint,
+                                   "the final held-out estimate")
+    return TrainResult(estimates=est.numpy(), stderrs=se.cpu().numpy(), n_eval_batches=nb,
+                       best_step=stopping.best_step, steps_run=step, seconds=time.perf_counter() - t0,
+                       history=history, critic=critic, cuda_graph=bool(use_graph and train_step.captured))
 
 
 #: eager steps (on a side stream) before the step is captured: they initialise Adam's state
@@ -534,21 +572,3 @@ def torch_threads(n: int | None):
         yield
     finally:
         torch.set_num_threads(previous)
-
-
-def fit_critic(critic, bound, *, num_threads="auto", **options) -> TrainResult:
-    """Train ``critic`` (K members) to minimise ``bound.loss`` with Adam; evaluate on held-out data.
-
-    ``num_threads``: torch intra-op threads while training (see :func:`resolve_num_threads`;
-    the caller's setting is restored afterwards). Every other option is that of the
-    training loop below (``train``/``heldout`` or ``sampler``, ``steps``, ``batch_size``,
-    ``lr``, ``eval_every``, ``patience``, ``seed``, ``device``, ...).
-    """
-    with torch_threads(resolve_num_threads(num_threads, critic, options.get("device", "cpu"))):
-        return _fit_critic(critic, bound, **options)
-
-
-fit_critic.__doc__ += "\n" + (_fit_critic.__doc__ or "")
-fit_critic.__signature__ = inspect.signature(_fit_critic).replace(
-    parameters=[*inspect.signature(_fit_critic).parameters.values(),
-                inspect.Parameter("num_threads", inspect.Parameter.KEYWORD_ONLY, default="auto")])
