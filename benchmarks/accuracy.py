@@ -235,7 +235,7 @@ def cmd_analyze(args) -> int:
             s = cell.get((t, lab))
             cells.append("not run" if s is None else f"{s['mean']:.3f} ({s['abs_error']:.3f}, {s['seed_sd']:.3f})")
         lines.append(f"| {t} | {c0['dim']} | {c0['truth']:.3f} | " + " | ".join(cells) + " |")
-    from mi_estimators.estimator import UNSTABLE_STDERR
+    from mi_estimators.neural import UNSTABLE_STDERR
 
     def warned(r):   # what estimate_mi warns about: a neural estimator's held-out stderr above the limit
         return r["estimator"] not in ("ksg", "cca", "sklearn-mi", "auto") and r["stderr"] > UNSTABLE_STDERR
@@ -527,7 +527,7 @@ def cmd_sweep_combine(args) -> int:
     import torch
 
     from mi_estimators import estimate_mi
-    from mi_estimators.estimator import UNSTABLE_STDERR
+    from mi_estimators.neural import UNSTABLE_STDERR
 
     torch.set_num_threads(1)
     tasks = choose_tasks_by_dim(high=True)

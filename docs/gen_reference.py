@@ -24,18 +24,27 @@ OUTPUT = ROOT / "docs" / "reference.md"
 
 #: (module, one-line role). Order is the data flow: task -> critic -> scores -> bound -> estimate.
 MODULES = [
-    ("mi_estimators.estimator", "the one-call API and the scikit-learn estimator"),
-    ("mi_estimators.auto", "the automatic choice of method (estimator=\"auto\")"),
+    ("mi_estimators.api", "the one-call API: estimate_mi validates once and dispatches to an estimator family"),
+    ("mi_estimators.sklearn_api", "the scikit-learn estimator (MIEstimator)"),
+    ("mi_estimators.result", "MIResult, its intervals, and the package's JSON encoder"),
+    ("mi_estimators.options", "typed option groups: the one source of option names, defaults and checks"),
+    ("mi_estimators.auto", "the automatic choice of method (estimator=\"auto\") as a plan"),
+    ("mi_estimators.neural", "the neural path: split, standardise, train a critic ensemble, report a bound"),
     ("mi_estimators.copula", "normal scores and the Gaussian-copula test behind auto"),
     ("mi_estimators.bounds", "variational bounds as pure functions of the score matrix, and their registry"),
     ("mi_estimators.divergences", "f-divergence generators for φ-MI"),
     ("mi_estimators.critics", "neural critics (batched ensembles) that produce the score matrix"),
-    ("mi_estimators.losses", "contrastive losses (InfoNCE, DCL, HCL, ADNCE, f-MICL) on score matrices and embeddings"),
-    ("mi_estimators.theory", "the DRO reading of contrastive learning, as checkable functions"),
+    ("mi_estimators.contrastive.losses", "contrastive losses (InfoNCE, DCL, HCL, ADNCE, f-MICL) on score matrices and embeddings"),
+    ("mi_estimators.contrastive.dro", "the DRO reading of contrastive learning, as checkable functions"),
     ("mi_estimators.nonparametric", "non-neural references: KSG, Gaussian/CCA, sklearn per-feature MI"),
     ("mi_estimators.training", "the training loop behind estimate_mi (held-out evaluation, early stopping, ensembles)"),
-    ("mi_estimators.evaluation", "sweeps, scores, the staircase and the theory checks behind mi-bench"),
-    ("mi_estimators.report", "tables and plots of a results folder"),
+    ("mi_estimators.bench.sweep", "sweeps: jobs, one tidy row per run, scores"),
+    ("mi_estimators.bench.store", "the resumable results folder"),
+    ("mi_estimators.bench.config", "sweep configs, checked before any work starts"),
+    ("mi_estimators.bench.staircase", "the staircase protocol of Poole et al. and Song & Ermon"),
+    ("mi_estimators.bench.checks", "the theory checks at oracle critics (mi-bench validate)"),
+    ("mi_estimators.bench.executors", "where a sweep's jobs run: serial, a local pool, Dask"),
+    ("mi_estimators.bench.report", "tables and plots of a results folder"),
     ("synthetic", "tasks with known ground truth (numpy + scipy only)"),
 ]
 

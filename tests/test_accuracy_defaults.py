@@ -38,7 +38,7 @@ def test_configs_use_the_split_and_the_seed_halves(accuracy):
 
 
 def test_run_one_applies_the_copula_transform_and_runs_auto(accuracy):
-    from mi_estimators.evaluation import Job
+    from mi_estimators.bench.sweep import Job
 
     rows = [accuracy.run_one(Job("1v1-normal-0.75", name, 600, 0, opts, label))
             for name, opts, label in (("cca", {"transform": "copula"}, "gcmi"), ("auto", {}, "auto"))]
@@ -93,7 +93,7 @@ def test_calibrate_allowance_finds_the_narrowest_covering_fraction(accuracy):
 def test_accuracy_configs_are_valid_plain_mi_bench_configs(name):
     # issue 10 asks for the table to run through `mi-bench run` with a committed config:
     # every option (copula transform, auto's options) must pass mi-bench's own validation
-    from mi_estimators.evaluation import load_config
+    from mi_estimators.bench.config import load_config
 
     cfg = load_config(ROOT / "benchmarks" / "configs" / f"{name}.toml")
     assert cfg.jobs() and all(j.n == 5000 for j in cfg.jobs())

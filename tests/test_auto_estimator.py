@@ -179,7 +179,7 @@ def neural_run():
 def test_neural_path_uses_its_chosen_critic_size_unless_the_user_names_one(neural_run):
     from mi_estimators import estimate_mi
     from mi_estimators.auto import NEURAL_HIDDEN
-    from mi_estimators.estimator import DEFAULT_HIDDEN
+    from mi_estimators.neural import DEFAULT_HIDDEN
 
     x, y, fast, res = neural_run
     assert res.details["auto"]["method"] == "infonce" and NEURAL_HIDDEN == (128, 128, 128)

@@ -78,7 +78,7 @@ def test_combine_scores_is_the_bound_at_the_members_mean_score_critic(small):
     """combine='scores' reports the held-out estimate of ONE critic, the mean of the members'
     scores, recomputed here from the trained members; per_critic still holds the members."""
     from mi_estimators import bounds, critics, training
-    from mi_estimators.estimator import _standardize
+    from mi_estimators.neural import standardize_split as _standardize
 
     x, y = small
     ens = estimate_mi(x, y, "infonce", seed=4, n_critics=3, combine="scores", dtype="float64", **TINY)
@@ -212,7 +212,7 @@ def test_divergent_training_raises_with_advice():
 
 
 def test_infonce_saturation_model_is_inverted_exactly():
-    from mi_estimators.estimator import _infonce_implied_mi
+    from mi_estimators.neural import infonce_implied_mi as _infonce_implied_mi
 
     for b, i in [(16, 1.0), (128, 3.0), (1024, 6.0)]:
         est = math.log(b) - math.log1p((b - 1) * math.exp(-i))
@@ -329,7 +329,7 @@ def test_estimate_dominated_by_a_few_heavy_tailed_samples_warns_with_what_to_do(
     # the pairs with an extreme scale give the critic extreme scores, and NWJ's exponential
     # term turns them into a huge, noisy held-out value (-27.6 +- 27.5 nats here)
     import synthetic
-    from mi_estimators.estimator import UNSTABLE_STDERR
+    from mi_estimators.neural import UNSTABLE_STDERR
 
     x, y = synthetic.get_task("student-identity-2-2-1").sample(2000, seed=0)
     small = dict(hidden=(32,), embed_dim=8, steps=300, lr=3e-3, batch_size=64, eval_every=50, seed=0)
@@ -365,3 +365,17 @@ def test_auto_refuses_too_few_samples_for_ksg_with_a_message_about_n_not_k():
         estimate_mi(x, x + rng.standard_normal((39, 1)))
     x40 = rng.standard_normal((40, 1))
     assert np.isfinite(estimate_mi(x40, x40 + rng.standard_normal((40, 1))).mi)
+
+
+def test_the_old_estimator_module_still_exposes_its_names():
+    """mi_estimators.estimator is a compatibility module: the names users imported from it
+    are the objects of their new homes."""
+    from mi_estimators import api, estimator, neural, options, result, sklearn_api
+
+    assert estimator.estimate_mi is api.estimate_mi and estimator.list_estimators is api.list_estimators
+    assert estimator.MIEstimator is sklearn_api.MIEstimator and estimator.MIResult is result.MIResult
+    assert estimator.UNSTABLE_STDERR == neural.UNSTABLE_STDERR and estimator.DEFAULT_HIDDEN == (256, 256)
+    assert (estimator.DEFAULT_STEPS, estimator.DEFAULT_BATCH_SIZE, estimator.DEFAULT_LR) == (
+        options.TrainOptions.steps, options.TrainOptions.batch_size, options.TrainOptions.lr)
+    assert set(estimator.NONPARAMETRIC) == {"ksg", "cca", "sklearn-mi"}
+    assert set(estimator.TRAIN_KEYS) | set(estimator.CRITIC_KEYS) <= set(api.valid_options("infonce"))
