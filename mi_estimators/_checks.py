@@ -99,10 +99,39 @@ def check_open_unit(name: str, value) -> float:
     return float(value)
 
 
+def check_real(name: str, value, *, low=None, high=None, low_open: bool = False, high_open: bool = False,
+               allow_inf: bool = False, what: str | None = None) -> float:
+    """Return ``float(value)`` if it is a real number (not NaN; finite unless ``allow_inf``)
+    inside the interval given by ``low``/``high`` (closed unless ``*_open``); else a ValueError
+    that writes the interval, e.g. ``"temperature must lie in (0, inf), got 0.0"``, or
+    ``"{name} must be {what}, got ..."`` when ``what`` is given."""
+    if what is not None:
+        try:
+            return check_real(name, value, low=low, high=high, low_open=low_open, high_open=high_open,
+                              allow_inf=allow_inf)
+        except ValueError:
+            raise ValueError(f"{name} must be {what}, got {value!r}") from None
+    try:
+        if isinstance(value, (str, bytes, bool)):
+            raise TypeError
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a real number, got {value!r}") from None
+    if math.isnan(v) or (math.isinf(v) and not allow_inf):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    lo_ok = low is None or (v > low if low_open else v >= low)
+    hi_ok = high is None or (v < high if high_open else v <= high)
+    if not (lo_ok and hi_ok):
+        lo = "(-inf" if low is None else ("(" if low_open else "[") + f"{low}"
+        hi = "inf)" if high is None else f"{high}" + (")" if high_open else "]")
+        raise ValueError(f"{name} must lie in {lo}, {hi}, got {value!r}")
+    return v
+
+
 def check_positive(name: str, value) -> float:
     """Return ``float(value)`` if it is a finite number > 0; else a ValueError."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
     return float(value)
 
 

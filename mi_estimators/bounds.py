@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from mi_estimators._checks import check_choice, check_scores
+from mi_estimators._checks import check_choice, check_positive, check_real, check_scores
 from mi_estimators.divergences import (
     Divergence,
     get_divergence,
@@ -277,7 +277,7 @@ def interpolated(scores: Tensor, alpha: float = 0.5, log_baseline: Tensor | None
     Value ≤ 1 + log((B − 1)/α). Poole et al. (2019), "On variational bounds of MI".
     """
     scores = _shape_checked(scores)
-    _check_unit_interval("alpha", alpha)
+    check_real("alpha", alpha, low=0.0, high=1.0, what="a number in [0, 1]")
     b = _log_baseline(scores, log_baseline).unsqueeze(-1)
     loo = _log_loo_mean_exp_rows(scores)
     log_a = torch.logaddexp(
@@ -492,16 +492,6 @@ class BoundInfo:
         return None if self._ceiling is None else self._ceiling(batch_size)
 
 
-def _check_unit_interval(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
-
-
-def _check_positive(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (value > 0 and math.isfinite(value)):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-
-
 class Bound:
     """A named bound with its hyper-parameters (and state): ``estimate(S)``, ``loss(S)``.
 
@@ -687,7 +677,7 @@ class _SMILE(Bound):
     hyper_defaults = {"tau": 5.0}
 
     def _validate(self):
-        _check_positive("tau", self.hyper["tau"])
+        check_positive("tau", self.hyper["tau"])
 
     def _estimate(self, scores):
         return smile(scores, self.hyper["tau"])
@@ -708,7 +698,7 @@ class _Alpha(Bound):
     extra_inputs = ("log_baseline",)
 
     def _validate(self):
-        _check_unit_interval("alpha", self.hyper["alpha"])
+        check_real("alpha", self.hyper["alpha"], low=0.0, high=1.0, what="a number in [0, 1]")
 
     def _estimate(self, scores, log_baseline=None):
         return interpolated(scores, self.hyper["alpha"], log_baseline)

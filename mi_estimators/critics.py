@@ -44,7 +44,7 @@ from typing import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
-from mi_estimators._checks import check_choice
+from mi_estimators._checks import check_choice, check_int
 
 __all__ = [
     "BatchedMLP",
@@ -68,12 +68,6 @@ ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
     "leaky_relu": nn.functional.leaky_relu,
     "softplus": nn.functional.softplus,
 }
-
-
-def _check_positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 def _check_hidden(hidden) -> tuple[int, ...]:
@@ -147,9 +141,9 @@ class Critic(nn.Module):
     def __init__(self, dim_x: int, dim_y: int, *, n_critics: int = 1, seed: int = 0,
                  activation: str = "relu", dtype=torch.float32):
         super().__init__()
-        self.dim_x = _check_positive_int("dim_x", dim_x)
-        self.dim_y = _check_positive_int("dim_y", dim_y)
-        self.n_critics = _check_positive_int("n_critics", n_critics)
+        self.dim_x = check_int("dim_x", dim_x)
+        self.dim_y = check_int("dim_y", dim_y)
+        self.n_critics = check_int("n_critics", n_critics)
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise ValueError(f"seed must be an integer, got {seed!r}")
         self.seed = int(seed)
@@ -202,7 +196,7 @@ class SeparableCritic(Critic):
                  temperature=1.0, **kw):
         super().__init__(dim_x, dim_y, **kw)
         self.hidden = _check_hidden(hidden)
-        self.embed_dim = _check_positive_int("embed_dim", embed_dim)
+        self.embed_dim = check_int("embed_dim", embed_dim)
         self.cosine = bool(cosine)
         if not (isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature > 0):
             raise ValueError(f"temperature must be a positive number, got {temperature!r}")
@@ -243,7 +237,7 @@ class JointCritic(Critic):
         if not self.hidden:
             raise ValueError("the joint critic needs at least one hidden layer, e.g. hidden=(256, 256)")
         if chunk_size is not None:
-            chunk_size = _check_positive_int("chunk_size", chunk_size)
+            chunk_size = check_int("chunk_size", chunk_size)
         self.chunk_size = chunk_size
         self.mlp = BatchedMLP((self.dim_x + self.dim_y, *self.hidden, 1), self._generators,
                               self.activation, self.dtype)
@@ -318,7 +312,7 @@ class BilinearCritic(Critic):
     def __init__(self, dim_x, dim_y, *, hidden=(256, 256), embed_dim=32, **kw):
         super().__init__(dim_x, dim_y, **kw)
         self.hidden = _check_hidden(hidden)
-        self.embed_dim = _check_positive_int("embed_dim", embed_dim)
+        self.embed_dim = check_int("embed_dim", embed_dim)
         g = self._generators
         if self.hidden:
             self.g = BatchedMLP((self.dim_x, *self.hidden, self.embed_dim), g, self.activation, self.dtype)
@@ -350,7 +344,7 @@ class FGaussianCritic(Critic):
     def __init__(self, dim_x, dim_y, *, hidden=(256, 256), embed_dim=32, sigma=1.0, **kw):
         super().__init__(dim_x, dim_y, **kw)
         self.hidden = _check_hidden(hidden)
-        self.embed_dim = _check_positive_int("embed_dim", embed_dim)
+        self.embed_dim = check_int("embed_dim", embed_dim)
         if not (isinstance(sigma, (int, float)) and math.isfinite(sigma) and sigma > 0):
             raise ValueError(f"sigma (kernel width) must be a positive number, got {sigma!r}")
         self.sigma = float(sigma)

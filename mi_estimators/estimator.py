@@ -8,13 +8,10 @@ imports this module.
 """
 from mi_estimators._checks import check_xy, constant_columns
 from mi_estimators.api import AUTO, estimate_mi, list_estimators
-from mi_estimators.neural import (
-    DEFAULT_HIDDEN, TRAINING_BOUND_DEFAULTS, UNSTABLE_STDERR,
-    infonce_implied_mi as _infonce_implied_mi, standardize_split as _standardize,
-)
+from mi_estimators.neural import DEFAULT_HIDDEN, TRAINING_BOUND_DEFAULTS, UNSTABLE_STDERR
 from mi_estimators.nonparametric import NONPARAMETRIC
 from mi_estimators.options import COMBINE, CriticOptions, TrainOptions
-from mi_estimators.result import MIResult, t_interval as _interval, to_jsonable as _jsonable
+from mi_estimators.result import MIResult
 from mi_estimators.sklearn_api import MIEstimator
 
 __all__ = ["estimate_mi", "MIEstimator", "MIResult", "list_estimators"]

@@ -28,8 +28,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 from scipy.special import digamma
 
-from mi_estimators._checks import check_choice
-from mi_estimators._checks import check_xy
+from mi_estimators._checks import check_choice, check_int, check_xy
 from mi_estimators.result import MIResult, normal_interval, to_jsonable
 
 __all__ = [
@@ -59,15 +58,6 @@ def _rng(seed) -> np.random.Generator:
     if isinstance(seed, (bool, float)) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be None, a non-negative int or a numpy Generator, got {seed!r}")
     return np.random.default_rng(int(seed))
-
-
-def _check_int(name: str, value, low: int, high: int | None = None, why: str = "") -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    if value < low or (high is not None and value > high):
-        rng = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ValueError(f"{name} must be {rng}{why}, got {value}")
-    return int(value)
 
 
 def _standardise(a: np.ndarray) -> tuple[np.ndarray, int]:
@@ -148,17 +138,17 @@ def _ksg(
 ) -> dict:
     x, y = check_xy(x, y)
     n = x.shape[0]
-    k = _check_int("k", k, 1, n - 1, why=f" (KSG needs k < n = {n} samples)")
+    k = check_int("k", k, 1, n - 1, what=f"an integer in [1, {n - 1}] (KSG needs k < n = {n} samples)")
     if not (isinstance(noise, (int, float)) and math.isfinite(noise) and noise >= 0):
         raise ValueError(f"noise must be a finite number >= 0 (relative scale), got {noise!r}")
     if not isinstance(standardize, (bool, np.bool_)):
         raise ValueError(f"standardize must be True or False, got {standardize!r}")
-    workers = _check_int("workers", workers, -1)
+    workers = check_int("workers", workers, -1)
     if workers == 0:
         raise ValueError("workers must be -1 (all cores) or a positive integer, got 0")
     stderr = check_choice("KSG stderr method", stderr, _KSG_STDERR)
     if stderr == "blocks":
-        n_blocks = _check_int("n_blocks", n_blocks, 2)
+        n_blocks = check_int("n_blocks", n_blocks, 2)
         if n // n_blocks <= k:
             raise ValueError(
                 f"stderr='blocks' splits the n = {n} samples into n_blocks = {n_blocks} blocks of "
@@ -420,7 +410,7 @@ def _sklearn(x, y, *, k: int = 3, reduce: str = "sum", n_blocks: int = 10, max_p
              seed=None) -> dict:
     x, y = check_xy(x, y)
     n = x.shape[0]
-    max_pairs = _check_int("max_pairs", max_pairs, 1)
+    max_pairs = check_int("max_pairs", max_pairs, 1)
     pairs = x.shape[1] * y.shape[1]
     if pairs > max_pairs:
         raise ValueError(
@@ -429,9 +419,9 @@ def _sklearn(x, y, *, k: int = 3, reduce: str = "sum", n_blocks: int = 10, max_p
             "with the block stderr), and their sum is not the joint MI anyway. Use 'ksg', 'cca' or a neural "
             f"estimator for I(X; Y), or pass max_pairs={pairs} to run it regardless"
         )
-    k = _check_int("k", k, 1, n - 1, why=f" (k-NN MI needs k < n = {n} samples)")
+    k = check_int("k", k, 1, n - 1, what=f"an integer in [1, {n - 1}] (k-NN MI needs k < n = {n} samples)")
     reduce = check_choice("reduction", reduce, _SKLEARN_REDUCE)
-    n_blocks = _check_int("n_blocks", n_blocks, 0)
+    n_blocks = check_int("n_blocks", n_blocks, 0)
     if n_blocks == 1 or (n_blocks and n // n_blocks <= k):
         raise ValueError(
             f"n_blocks must be 0 (no stderr) or >= 2 with n // n_blocks > k = {k}; "

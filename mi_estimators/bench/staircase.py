@@ -61,10 +61,6 @@ class _AllGraphSafe:
         self.info = types.SimpleNamespace(name="+".join(b.info.name for b in bounds))
 
 
-def _staircase_one(job: StaircaseJob) -> list[dict]:
-    return _staircase_group((job,))[0]
-
-
 def _staircase_group(jobs: tuple[StaircaseJob, ...]) -> list[list[dict]]:
     """Run staircase jobs that differ only in their bound as one K-member critic ensemble.
 

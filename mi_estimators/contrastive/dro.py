@@ -32,6 +32,8 @@ import math
 import numpy as np
 from scipy import optimize, special
 
+from mi_estimators._checks import check_real
+
 __all__ = [
     "kl_dro_value",
     "kl_dro_dual",
@@ -81,17 +83,6 @@ def _as_log_q0(q0, f: np.ndarray) -> np.ndarray:
         return np.log(q)
 
 
-def _check_positive(name: str, value, *, allow_zero=False, allow_inf=False) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number, got {value!r}") from None
-    if math.isnan(v) or (math.isinf(v) and not allow_inf) or v < 0 or (v == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be {bound}{'' if allow_inf else ' and finite'}, got {value!r}")
-    return v
-
-
 def _as_eta(eta, lead_shape: tuple) -> np.ndarray:
     """η as an array over the anchors (a scalar is shared by all), validated >= 0."""
     e = np.asarray(eta, dtype=np.float64)
@@ -139,7 +130,7 @@ def worst_case_weights(neg_scores, tau: float, q0=None) -> np.ndarray:
     the KL-ball problem at radius ``η(τ)``; InfoNCE's gradient weighs negatives by it.
     """
     f = _as_scores(neg_scores)
-    tau = _check_positive("tau", tau, allow_inf=True)
+    tau = check_real("tau", tau, low=0.0, low_open=True, allow_inf=True, what="> 0")
     log_q0 = _as_log_q0(q0, f)
     if math.isinf(tau):
         return np.exp(log_q0)
@@ -156,7 +147,7 @@ def implied_radius(neg_scores, tau: float, q0=None):
     Wu et al. (2023), Theorem 1.
     """
     f = _as_scores(neg_scores)
-    tau = _check_positive("tau", tau, allow_inf=True)
+    tau = check_real("tau", tau, low=0.0, low_open=True, allow_inf=True, what="> 0")
     log_q0 = _as_log_q0(q0, f)
     fc, _ = _centre(f, log_q0)
     out = _radius_centred(fc, log_q0, tau)
@@ -172,7 +163,7 @@ def kl_dro_dual(neg_scores, alpha: float, eta: float, q0=None):
     :func:`optimal_multiplier` (the temperature). Wu et al. (2023), Eq. (5).
     """
     f = _as_scores(neg_scores)
-    alpha = _check_positive("alpha", alpha, allow_zero=True)
+    alpha = check_real("alpha", alpha, low=0.0, what=">= 0 and finite")
     eta = _as_eta(eta, f.shape[:-1])
     log_q0 = _as_log_q0(q0, f)
     fc, mean = _centre(f, log_q0)
@@ -320,8 +311,8 @@ def phi_dro_dual(neg_scores, alpha: float, eta: float, divergence: str = "kl", *
     f = _as_scores(neg_scores)
     if f.ndim != 1:
         raise ValueError(f"phi_dro_dual takes one anchor's negative scores, shape (N,), got {f.shape}")
-    alpha = _check_positive("alpha", alpha)
-    eta = _check_positive("eta", eta, allow_zero=True)
+    alpha = check_real("alpha", alpha, low=0.0, low_open=True, what="> 0 and finite")
+    eta = check_real("eta", eta, low=0.0, what=">= 0 and finite")
     q = np.exp(_as_log_q0(q0, f))
     div, conj = _phi_conj(divergence, divergence_alpha)
 
@@ -353,7 +344,7 @@ def phi_dro_value(neg_scores, eta: float, divergence: str = "kl", *, q0=None,
     ``Q ∝ Q0(1 + (f − E f)/√(Var f/η))`` stays nonnegative.
     """
     f = _as_scores(neg_scores)
-    eta = _check_positive("eta", eta)
+    eta = check_real("eta", eta, low=0.0, low_open=True, what="> 0 and finite")
     scale = max(float(np.ptp(f)), 1e-300)
     res = optimize.minimize_scalar(
         lambda u: phi_dro_dual(f, math.exp(u), eta, divergence, q0=q0, divergence_alpha=divergence_alpha),

@@ -41,7 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from mi_estimators._checks import check_choice, check_scores
+from mi_estimators._checks import check_choice, check_real, check_scores
 
 __all__ = [
     "VIEWS",
@@ -65,25 +65,6 @@ REDUCTIONS = ("mean", "sum", "none")
 
 
 # --------------------------------------------------------------------------- validation
-def _check_real(name: str, value, *, low=None, high=None, low_open=False, high_open=False,
-                allow_inf=False) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number, got {value!r}") from None
-    if math.isnan(v) or (math.isinf(v) and not allow_inf):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    lo_ok = low is None or (v > low if low_open else v >= low)
-    hi_ok = high is None or (v < high if high_open else v <= high)
-    if not (lo_ok and hi_ok):
-        lo = "" if low is None else ("(" if low_open else "[") + f"{low}"
-        hi = "" if high is None else f"{high}" + (")" if high_open else "]")
-        lo = lo or "(-inf"
-        hi = hi or "inf)"
-        raise ValueError(f"{name} must lie in {lo}, {hi}, got {value!r}")
-    return v
-
-
 def _check_reduction(reduction: str) -> str:
     return check_choice("reduction", reduction, REDUCTIONS)
 
@@ -202,7 +183,7 @@ def pair_scores(z1: Tensor, z2: Tensor, *, temperature: float, views: str = "pai
     L2-normalised embedding when ``normalize`` (then ``S`` = cosine / t ∈ [−1/t, 1/t]).
     """
     check_choice("views", views, VIEWS)
-    _check_real("temperature", temperature, low=0.0, low_open=True)
+    check_real("temperature", temperature, low=0.0, low_open=True)
     for name, z in (("z1", z1), ("z2", z2)):
         if not isinstance(z, Tensor) or z.ndim != 2 or not z.is_floating_point():
             raise ValueError(
@@ -276,8 +257,8 @@ def dcl_loss(scores: Tensor, *, tau_plus: float = 0.1, temperature: float = 0.5,
     Chuang, Robinson, Lin, Torralba & Jegelka (2020), "Debiased Contrastive Learning", NeurIPS.
     """
     _check_reduction(reduction)
-    tau_plus = _check_real("tau_plus", tau_plus, low=0.0, high=1.0, high_open=True)
-    temperature = _check_real("temperature", temperature, low=0.0, low_open=True)
+    tau_plus = check_real("tau_plus", tau_plus, low=0.0, high=1.0, high_open=True)
+    temperature = check_real("temperature", temperature, low=0.0, low_open=True)
     check_scores(scores)
     mask = _resolve_mask(scores, neg_mask, labels)
     pos = scores.diagonal(dim1=-2, dim2=-1)
@@ -329,9 +310,9 @@ def hcl_loss(scores: Tensor, *, beta: float = 1.0, tau_plus: float = 0.1, temper
     Samples", ICLR.
     """
     _check_reduction(reduction)
-    beta = _check_real("beta", beta, low=0.0)
-    tau_plus = _check_real("tau_plus", tau_plus, low=0.0, high=1.0, high_open=True)
-    temperature = _check_real("temperature", temperature, low=0.0, low_open=True)
+    beta = check_real("beta", beta, low=0.0)
+    tau_plus = check_real("tau_plus", tau_plus, low=0.0, high=1.0, high_open=True)
+    temperature = check_real("temperature", temperature, low=0.0, low_open=True)
     check_scores(scores)
     mask = _resolve_mask(scores, neg_mask, labels)
     pos = scores.diagonal(dim1=-2, dim2=-1)
@@ -370,9 +351,9 @@ def adnce_loss(scores: Tensor, *, mu: float = 0.1, sigma: float = 1.0, temperatu
     Distributionally Robust Optimization", NeurIPS.
     """
     _check_reduction(reduction)
-    mu = _check_real("mu", mu)
-    sigma = _check_real("sigma", sigma, low=0.0, low_open=True, allow_inf=True)
-    temperature = _check_real("temperature", temperature, low=0.0, low_open=True)
+    mu = check_real("mu", mu)
+    sigma = check_real("sigma", sigma, low=0.0, low_open=True, allow_inf=True)
+    temperature = check_real("temperature", temperature, low=0.0, low_open=True)
     check_scores(scores)
     mask = _resolve_mask(scores, neg_mask, labels)
     pos = scores.diagonal(dim1=-2, dim2=-1)
@@ -425,7 +406,7 @@ class _PairLoss(nn.Module):
 
     def __init__(self, temperature: float, views: str, normalize: bool, reduction: str):
         super().__init__()
-        self.temperature = _check_real("temperature", temperature, low=0.0, low_open=True)
+        self.temperature = check_real("temperature", temperature, low=0.0, low_open=True)
         self.views = check_choice("views", views, VIEWS)
         self.normalize = bool(normalize)
         self.reduction = _check_reduction(reduction)
@@ -478,7 +459,7 @@ class DCLLoss(_PairLoss):
     def __init__(self, temperature: float = 0.5, tau_plus: float = 0.1, *, views: str = "simclr",
                  normalize: bool = True, reduction: str = "mean"):
         super().__init__(temperature, views, normalize, reduction)
-        self.tau_plus = _check_real("tau_plus", tau_plus, low=0.0, high=1.0, high_open=True)
+        self.tau_plus = check_real("tau_plus", tau_plus, low=0.0, high=1.0, high_open=True)
 
     def forward(self, z1: Tensor, z2: Tensor, labels=None, positives: Tensor | None = None) -> Tensor:
         scores, mask = self._scores_and_mask(z1, z2, labels)
@@ -510,8 +491,8 @@ class HCLLoss(_PairLoss):
     def __init__(self, temperature: float = 0.5, tau_plus: float = 0.1, beta: float = 1.0, *,
                  views: str = "simclr", normalize: bool = True, reduction: str = "mean"):
         super().__init__(temperature, views, normalize, reduction)
-        self.tau_plus = _check_real("tau_plus", tau_plus, low=0.0, high=1.0, high_open=True)
-        self.beta = _check_real("beta", beta, low=0.0)
+        self.tau_plus = check_real("tau_plus", tau_plus, low=0.0, high=1.0, high_open=True)
+        self.beta = check_real("beta", beta, low=0.0)
 
     def forward(self, z1: Tensor, z2: Tensor, labels=None) -> Tensor:
         scores, mask = self._scores_and_mask(z1, z2, labels)
@@ -530,8 +511,8 @@ class ADNCELoss(_PairLoss):
     def __init__(self, temperature: float = 0.5, mu: float = 0.1, sigma: float = 1.0, *,
                  views: str = "simclr", normalize: bool = True, reduction: str = "mean"):
         super().__init__(temperature, views, normalize, reduction)
-        self.mu = _check_real("mu", mu)
-        self.sigma = _check_real("sigma", sigma, low=0.0, low_open=True, allow_inf=True)
+        self.mu = check_real("mu", mu)
+        self.sigma = check_real("sigma", sigma, low=0.0, low_open=True, allow_inf=True)
 
     def forward(self, z1: Tensor, z2: Tensor, labels=None) -> Tensor:
         scores, mask = self._scores_and_mask(z1, z2, labels)
@@ -563,11 +544,11 @@ class FMICLLoss(nn.Module):
         get_divergence(divergence, alpha)  # validates the name and the Tsallis order
         self.divergence = divergence
         self.alpha = alpha
-        self.kernel_width = _check_real("kernel_width", kernel_width, low=0.0, low_open=True)
+        self.kernel_width = check_real("kernel_width", kernel_width, low=0.0, low_open=True)
         self.views = check_choice("views", views, VIEWS)
         self.normalize = bool(normalize)
         self.reduction = _check_reduction(reduction)
-        bias = _check_real("bias", bias)
+        bias = check_real("bias", bias)
         # a fixed bias stays a python float (exact in any dtype); a learned one is a Parameter
         self.bias = nn.Parameter(torch.tensor(bias)) if learn_bias else bias
 
