@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mi_estimators._checks import check_bool, check_choice, check_no_constant_columns, check_xy
-from mi_estimators.copula import COPULA_TEST_MIN_SAMPLES, copula_normalize, gaussian_copula_test
+from mi_estimators.copula import COPULA_TEST_MIN_SAMPLES, copula_normalize, copula_test_checked
 from mi_estimators.neural import estimate_neural
 from mi_estimators.nonparametric import estimate_nonparametric
 from mi_estimators.options import CriticOptions, TrainOptions, field_names, split_options
@@ -346,7 +346,7 @@ def run_plan(plan: AutoPlan, x: np.ndarray, y: np.ndarray, *, seed: int = 0, aut
     normal_scores, p, method = None, None, plan.method
     if plan.copula_test:
         normal_scores = (copula_normalize(x), copula_normalize(y))
-        test = gaussian_copula_test(*normal_scores, normalized=True)
+        test = copula_test_checked(*normal_scores, normalized=True)
         out.components["copula_test"] = test
         p = test["pvalue"]
         if p < COPULA_TEST_LEVEL:

@@ -24,7 +24,7 @@ import numpy as np
 
 from mi_estimators._checks import check_xy
 
-__all__ = ["copula_normalize", "gaussian_copula_test", "COPULA_TEST_MIN_SAMPLES"]
+__all__ = ["copula_normalize", "gaussian_copula_test", "copula_test_checked", "COPULA_TEST_MIN_SAMPLES"]
 
 #: Fewest pairs :func:`gaussian_copula_test` accepts: its chi-square / normal approximations
 #: (Mardia's) need n of order 100; below that it has little power against non-Gaussian copulas.
@@ -133,6 +133,11 @@ def gaussian_copula_test(x, y, *, normalized: bool = False, block_rows: int = 51
     additive noise) p < 2e-6 in all 60.
     """
     x, y = check_xy(x, y)
+    return copula_test_checked(x, y, normalized=normalized, block_rows=block_rows)
+
+
+def copula_test_checked(x: np.ndarray, y: np.ndarray, *, normalized: bool = False, block_rows: int = 512) -> dict:
+    """:func:`gaussian_copula_test` on samples already checked by :func:`mi_estimators._checks.check_xy`."""
     n = x.shape[0]
     if n < COPULA_TEST_MIN_SAMPLES:
         raise ValueError(f"too few samples for the Gaussian-copula test: n = {n}, need at least {COPULA_TEST_MIN_SAMPLES}")

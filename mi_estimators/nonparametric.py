@@ -136,7 +136,6 @@ def _ksg(
     workers: int = 1,
     seed=None,
 ) -> dict:
-    x, y = check_xy(x, y)
     n = x.shape[0]
     k = check_int("k", k, 1, n - 1, what=f"an integer in [1, {n - 1}] (KSG needs k < n = {n} samples)")
     if not (isinstance(noise, (int, float)) and math.isfinite(noise) and noise >= 0):
@@ -263,6 +262,7 @@ def ksg_mi(
 
     Kraskov, Stögbauer & Grassberger (2004), Phys. Rev. E 69, 066138.
     """
+    x, y = check_xy(x, y)
     out = _ksg(
         x, y, k=k, standardize=standardize, noise=noise, stderr=stderr, n_blocks=n_blocks,
         workers=workers, seed=seed,
@@ -280,7 +280,6 @@ def _sum_digamma_half(nu: int, p: int) -> float:
 
 def _gaussian(x, y, *, bias_correction: bool = True, seed=None) -> dict:
     del seed  # deterministic
-    x, y = check_xy(x, y)
     n, dx = x.shape
     dy = y.shape[1]
     if n < dx + dy + 2:
@@ -373,6 +372,7 @@ def gaussian_mi(x, y, *, bias_correction: bool = True, full_output: bool = False
     symmetric x gives 0; a deterministic but non-linear y keeps it finite).
     Invariant under invertible affine maps of x and of y.
     """
+    x, y = check_xy(x, y)
     out = _gaussian(x, y, bias_correction=bias_correction)
     return out if full_output else out["mi"]
 
@@ -408,7 +408,6 @@ SKLEARN_MAX_PAIRS = 10_000
 
 def _sklearn(x, y, *, k: int = 3, reduce: str = "sum", n_blocks: int = 10, max_pairs: int = SKLEARN_MAX_PAIRS,
              seed=None) -> dict:
-    x, y = check_xy(x, y)
     n = x.shape[0]
     max_pairs = check_int("max_pairs", max_pairs, 1)
     pairs = x.shape[1] * y.shape[1]
@@ -475,6 +474,7 @@ def sklearn_mi(
 
     Ross (2014), PLoS ONE 9(2): e87357; Kraskov et al. (2004).
     """
+    x, y = check_xy(x, y)
     out = _sklearn(x, y, k=k, reduce=reduce, n_blocks=n_blocks, max_pairs=max_pairs, seed=seed)
     return out if full_output else out["mi"]
 
@@ -486,6 +486,7 @@ def _entry(name: str, impl: Callable[..., dict], options: tuple[str, ...]) -> Ca
     def run(x, y, *, seed=None, **opts) -> dict:
         for key in opts:
             check_choice(f"option for estimator {name!r}:", key, options)
+        x, y = check_xy(x, y)
         return impl(x, y, seed=seed, **opts)
 
     run.__name__ = f"{name.replace('-', '_')}_estimator"
@@ -494,6 +495,7 @@ def _entry(name: str, impl: Callable[..., dict], options: tuple[str, ...]) -> Ca
         f"Options: {', '.join(options)}."
     )
     run.options = options
+    run.impl = impl          # on checked float64 arrays (what estimate_nonparametric calls)
     return run
 
 
@@ -516,7 +518,8 @@ def run_nonparametric(name: str, x: np.ndarray, y: np.ndarray, *, seed, train=No
 
 
 def estimate_nonparametric(name: str, x: np.ndarray, y: np.ndarray, *, seed, options: dict) -> MIResult:
-    """Run the registry entry ``name`` on checked samples and return an :class:`MIResult` (nats).
+    """Run the registry entry ``name`` on samples already checked by
+    :func:`mi_estimators._checks.check_xy` and return an :class:`MIResult` (nats).
 
     The interval is the normal 95 % interval ``mi ± 1.96 stderr`` (NaN ends without a
     standard error). Unknown options are a ``ValueError`` naming the valid ones.
@@ -526,9 +529,11 @@ def estimate_nonparametric(name: str, x: np.ndarray, y: np.ndarray, *, seed, opt
     from mi_estimators import __version__
 
     t0 = time.perf_counter()
-    fn = NONPARAMETRIC_ESTIMATORS[name]
+    entry = NONPARAMETRIC_ESTIMATORS[name]
+    for key in options:
+        check_choice(f"option for estimator {name!r}:", key, entry.options)
     try:
-        out = fn(x, y, seed=seed, **options)
+        out = entry.impl(x, y, seed=seed, **options)
     except TypeError as exc:
         raise ValueError(f"invalid option(s) {sorted(options)} for estimator {name!r}: {exc}") from None
     mi, se = float(out["mi"]), float(out.get("stderr", float("nan")))

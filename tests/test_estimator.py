@@ -379,3 +379,20 @@ def test_the_old_estimator_module_still_exposes_its_names():
         options.TrainOptions.steps, options.TrainOptions.batch_size, options.TrainOptions.lr)
     assert set(estimator.NONPARAMETRIC) == {"ksg", "cca", "sklearn-mi"}
     assert set(estimator.TRAIN_KEYS) | set(estimator.CRITIC_KEYS) <= set(api.valid_options("infonce"))
+
+
+@pytest.mark.parametrize("dim", [1, 2])
+def test_the_default_path_checks_its_input_once(dim, monkeypatch):
+    """estimate_mi validates x and y on entry; auto's copula test, KSG, CCA and critic run on
+    the checked arrays (before the layering, check_xy ran up to 7 times per call)."""
+    from mi_estimators import _checks
+
+    calls = []
+    real = _checks.as_2d
+    monkeypatch.setattr(_checks, "as_2d", lambda a, name: calls.append(name) or real(a, name))
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((800, dim))
+    y = x + rng.standard_normal((800, dim))
+    res = estimate_mi(x, y, steps=4, eval_every=2, batch_size=64)
+    assert res.details["auto"]["components"]           # the copula test and its path both ran
+    assert calls == ["x", "y"]
