@@ -174,13 +174,8 @@ def estimate_neural(x: np.ndarray, y: np.ndarray, name: str, *, seed: int, train
     crit = critics.make_critic(kind, x.shape[1], y.shape[1], hidden=critic.hidden, embed_dim=critic.embed_dim,
                                n_critics=critic.n_critics, activation=critic.activation, seed=seed,
                                dtype=torch_dtype, **critic.specific())
-    fit = training.fit_critic(
-        crit, bound, train=(xt, yt), heldout=(xh, yh), steps=train.steps, batch_size=train.batch_size,
-        lr=train.lr, eval_every=train.eval_every, patience=train.patience, seed=seed, split_seed=split_seed,
-        device=dev, progress=train.progress, eval_batch_size=train.eval_batch_size,
-        final_repeats=train.final_repeats, weight_decay=train.weight_decay, num_threads=train.num_threads,
-        cuda_graph=train.cuda_graph,
-    )
+    fit = training.fit_critic(crit, bound, train=(xt, yt), heldout=(xh, yh), seed=seed, split_seed=split_seed,
+                              device=dev, **train.loop_options())
 
     k = critic.n_critics
     per = fit.estimates.astype(float)

@@ -91,6 +91,14 @@ class TrainOptions:
         if self.cuda_graph not in ("auto", True, False):
             raise ValueError(f"cuda_graph must be 'auto', True or False, got {self.cuda_graph!r}")
 
+    #: Fields the estimator uses itself (to split, standardise, place and seed); every other
+    #: field is an argument of :func:`mi_estimators.training.fit_critic` of the same name.
+    NOT_LOOP = ("heldout_fraction", "standardize", "device", "dtype", "split_seed")
+
+    def loop_options(self) -> dict:
+        """``{name: value}`` of the fields that :func:`mi_estimators.training.fit_critic` takes."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in self.NOT_LOOP}
+
     @property
     def heldout_batch_size(self) -> int:
         """The batch size of held-out evaluation (``eval_batch_size``, default ``batch_size``)."""

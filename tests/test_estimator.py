@@ -396,3 +396,16 @@ def test_the_default_path_checks_its_input_once(dim, monkeypatch):
     res = estimate_mi(x, y, steps=4, eval_every=2, batch_size=64)
     assert res.details["auto"]["components"]           # the copula test and its path both ran
     assert calls == ["x", "y"]
+
+
+def test_every_training_option_reaches_the_trainer_under_its_own_name():
+    """TrainOptions is the one place a training option is declared: each field is either used
+    by the estimator itself (NOT_LOOP) or passed to fit_critic under the same name."""
+    import inspect
+
+    from mi_estimators.options import TrainOptions, field_names
+    from mi_estimators.training import fit_critic
+
+    loop = set(TrainOptions().loop_options())
+    assert loop | set(TrainOptions.NOT_LOOP) == set(field_names(TrainOptions))
+    assert loop <= set(inspect.signature(fit_critic).parameters)
