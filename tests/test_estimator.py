@@ -377,7 +377,7 @@ def test_the_old_estimator_module_still_exposes_its_names():
     assert estimator.UNSTABLE_STDERR == neural.UNSTABLE_STDERR and estimator.DEFAULT_HIDDEN == (256, 256)
     assert (estimator.DEFAULT_STEPS, estimator.DEFAULT_BATCH_SIZE, estimator.DEFAULT_LR) == (
         options.TrainOptions.steps, options.TrainOptions.batch_size, options.TrainOptions.lr)
-    assert set(estimator.NONPARAMETRIC) == {"ksg", "cca", "sklearn-mi"}
+    assert {"ksg", "cca", "sklearn-mi"} <= set(estimator.NONPARAMETRIC)
     assert set(estimator.TRAIN_KEYS) | set(estimator.CRITIC_KEYS) <= set(api.valid_options("infonce"))
 
 

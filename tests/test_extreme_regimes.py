@@ -22,10 +22,10 @@ import pytest
 
 from mi_estimators import estimate_mi, list_estimators
 from mi_estimators.divergences import list_divergences
+from mi_estimators.nonparametric import NONPARAMETRIC
 
 WATCHDOG_S = 60
 NEURAL = dict(steps=4, batch_size=16, hidden=(16,), embed_dim=4, eval_every=2, patience=None)
-NONPARAMETRIC = ("ksg", "cca", "sklearn-mi")
 ESTIMATORS = list_estimators()
 
 
@@ -85,7 +85,7 @@ def says_standardised(res) -> bool:
     """The result records that (or how) the inputs were put on a common scale."""
     if res.estimator in ("ksg", "sklearn-mi"):
         return res.details.get("standardized") is True
-    if res.estimator == "cca":  # affine invariant: nothing to standardise (checked below)
+    if res.estimator in ("cca", "gaussian-copula"):  # affine invariant / normal scores (checked below)
         return True
     if res.estimator == "auto":   # the critic's input as it ran, or the KSG / normal-score path
         if res.details["auto"]["reported"] in ("gcmi", "gaussian-copula"):

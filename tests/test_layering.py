@@ -17,8 +17,8 @@ ROOT = Path(__file__).resolve().parents[1] / "mi_estimators"
 LAYERS = {
     "_checks": 0,
     "result": 1, "options": 1, "divergences": 1,
-    "bounds": 2, "critics": 2, "copula": 2, "nonparametric": 2,
-    "training": 3,
+    "bounds": 2, "critics": 2, "copula": 2,
+    "nonparametric": 3, "training": 3,
     "neural": 4, "contrastive": 4, "contrastive.losses": 4, "contrastive.dro": 4,
     "auto": 5,
     "api": 6,

@@ -253,7 +253,7 @@ def test_sklearn_mi_reductions_and_no_stderr_option():
 
 # ---------------------------------------------------------------------------- registry
 def test_registry_entries_follow_the_api_contract():
-    assert set(NONPARAMETRIC_ESTIMATORS) == {"ksg", "cca", "sklearn-mi"}
+    assert set(NONPARAMETRIC_ESTIMATORS) == {"ksg", "cca", "gaussian-copula", "sklearn-mi"}
     x, y = CorrelatedGaussian(2, rho=0.5).sample(400, seed=14)
     for name, fn in NONPARAMETRIC_ESTIMATORS.items():
         out = fn(x, y, seed=1)
@@ -287,3 +287,23 @@ def test_public_functions_rescale_extreme_magnitudes_instead_of_answering_zero(s
         ref = f(x, y)
         assert ref > 0.3
         assert f(scale * x, y) == pytest.approx(ref, rel=1e-12)
+
+
+def test_gaussian_copula_estimator_is_cca_on_normal_scores_and_monotone_invariant():
+    """estimate_mi(x, y, "gaussian-copula") is the value auto reports when its copula test
+    passes: CCA on per-column normal scores, so monotone maps of each column leave it unchanged
+    to the last bit, and on a Gaussian it lands on the closed form within its standard error."""
+    from mi_estimators import estimate_mi
+    from mi_estimators.copula import copula_normalize
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3000, 2))
+    y = 0.6 * x + 0.8 * rng.standard_normal((3000, 2))
+    truth = -2 * 0.5 * np.log(1 - 0.36)
+    res = estimate_mi(x, y, "gaussian-copula")
+    assert res.mi == estimate_mi(copula_normalize(x), copula_normalize(y), "cca").mi
+    assert estimate_mi(np.exp(x), y ** 3, "gaussian-copula").mi == res.mi
+    assert abs(res.mi - truth) < 4 * res.stderr, (res.mi, truth, res.stderr)
+    assert res.interval[0] < res.mi < res.interval[1] and res.estimator == "gaussian-copula"
+    with pytest.raises(ValueError, match="trains no critic"):
+        estimate_mi(x, y, "gaussian-copula", steps=10)
