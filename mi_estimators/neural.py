@@ -197,16 +197,15 @@ def estimate_neural(x: np.ndarray, y: np.ndarray, name: str, *, seed: int, train
         warnings.warn(m, UserWarning, stacklevel=warn_stacklevel)
 
     config = dict(
-        estimator=name, critic=kind, n_critics=k, combine=critic.combine, seed=seed, split_seed=split_seed,
-        steps=train.steps, batch_size=train.batch_size, lr=train.lr, hidden=list(crit.hidden),
-        embed_dim=critic.embed_dim, activation=critic.activation, device=str(dev),
-        standardize=bool(train.standardize), heldout_fraction=train.heldout_fraction,
-        eval_every=train.eval_every, patience=train.patience, dtype=train.dtype, eval_batch_size=eval_bs,
-        final_repeats=train.final_repeats, weight_decay=train.weight_decay, critic_options=critic.specific(),
-        bound_options=dict(getattr(info, "hyper", bound_kw) or {}),
+        estimator=name, critic=kind, n_critics=k, combine=critic.combine, seed=seed,
+        **{f: getattr(train, f) for f in field_names(TrainOptions) if f != "progress"},
+        hidden=list(crit.hidden), embed_dim=critic.embed_dim, activation=critic.activation,
+        critic_options=critic.specific(), bound_options=dict(getattr(info, "hyper", bound_kw) or {}),
         n_train=n_train, n_heldout=n_held, dim_x=x.shape[1], dim_y=y.shape[1],
         version=__version__, torch_version=torch.__version__,
     )
+    # resolved values: the device in use, the split's seed, the held-out batch size
+    config.update(device=str(dev), split_seed=split_seed, eval_batch_size=eval_bs, standardize=bool(train.standardize))
     details = dict(
         steps_run=fit.steps_run, best_step=fit.best_step.tolist(), cuda_graph=fit.cuda_graph,
         stderr_sampling=se_sampling, stderr_seed=math.sqrt(seed_var), per_critic_stderr=fit.stderrs.tolist(),
