@@ -34,6 +34,7 @@ from scipy.spatial import cKDTree
 from scipy.special import digamma
 
 from mi_estimators._checks import check_choice, check_int, check_xy
+from mi_estimators.discrete import _discrete, _mixed_ksg
 from mi_estimators.result import MIResult, normal_interval, to_jsonable
 
 __all__ = [
@@ -518,6 +519,8 @@ NONPARAMETRIC_ESTIMATORS: dict[str, Callable[..., dict]] = {
     "cca": _entry("cca", _gaussian, ("bias_correction",)),
     "gaussian-copula": _entry("gaussian-copula", _gaussian_copula, ("bias_correction",)),
     "sklearn-mi": _entry("sklearn-mi", _sklearn, ("k", "reduce", "n_blocks", "max_pairs")),
+    "discrete": _entry("discrete", _discrete, ("correction", "max_levels")),
+    "mixed-ksg": _entry("mixed-ksg", _mixed_ksg, ("k", "formula", "standardize", "n_blocks", "workers")),
 }
 
 

@@ -253,15 +253,16 @@ def test_sklearn_mi_reductions_and_no_stderr_option():
 
 # ---------------------------------------------------------------------------- registry
 def test_registry_entries_follow_the_api_contract():
-    assert set(NONPARAMETRIC_ESTIMATORS) == {"ksg", "cca", "gaussian-copula", "sklearn-mi"}
+    assert set(NONPARAMETRIC_ESTIMATORS) == {"ksg", "cca", "gaussian-copula", "sklearn-mi", "discrete", "mixed-ksg"}
     x, y = CorrelatedGaussian(2, rho=0.5).sample(400, seed=14)
     for name, fn in NONPARAMETRIC_ESTIMATORS.items():
-        out = fn(x, y, seed=1)
+        data = (np.round(x), np.round(y)) if name == "discrete" else (x, y)  # "discrete" takes integer labels
+        out = fn(*data, seed=1)
         assert set(out) == {"mi", "stderr", "details"}
         assert isinstance(out["mi"], float) and math.isfinite(out["mi"])
         assert isinstance(out["stderr"], float) and out["stderr"] > 0
         assert out["details"]["estimator"] == name
-        assert fn(x, y, seed=1) == out
+        assert fn(*data, seed=1) == out
     assert NONPARAMETRIC_ESTIMATORS["ksg"](x, y, k=5)["details"]["k"] == 5
 
 
