@@ -17,6 +17,8 @@ __version__ = "0.1.0"
 # attribute -> "module:attribute" (a name defined in a module) or "module" (the module itself)
 _LAZY = {
     "estimate_mi": "mi_estimators.api:estimate_mi",
+    "estimate_cmi": "mi_estimators.api:estimate_cmi",
+    "independence_test": "mi_estimators.independence:independence_test",
     "MIEstimator": "mi_estimators.sklearn_api:MIEstimator",
     "MIResult": "mi_estimators.result:MIResult",
     "list_estimators": "mi_estimators.api:list_estimators",

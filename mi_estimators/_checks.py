@@ -214,6 +214,25 @@ def check_xy(x, y):
     return rescale_extreme(x), rescale_extreme(y)
 
 
+def check_xyz(x, y, z):
+    """Validate samples for conditional MI; returns float64 arrays (n, d_x), (n, d_y), (n, d_z).
+
+    ``z`` must have the same rows as ``x`` and ``y`` and at least one non-constant column
+    (conditioning on a constant is no conditioning: use ``estimate_mi``)."""
+    x, y = check_xy(x, y)
+    if z is None:
+        raise ValueError("z is required for conditional MI (an array of shape (n_samples, n_features)); "
+                         "for unconditional MI use estimate_mi(x, y)")
+    z = as_2d(z, "z")
+    if z.shape[0] != x.shape[0]:
+        raise ValueError(f"z must have the same number of samples (rows) as x and y: got {z.shape[0]} and {x.shape[0]}")
+    const = constant_columns(z)
+    if const.size == z.shape[1]:
+        raise ValueError(f"every column of z is constant (column(s) {const.tolist()}): conditioning on a constant "
+                         "changes nothing; use estimate_mi(x, y)")
+    return x, y, rescale_extreme(z)
+
+
 def constant_columns(a):
     """Indices of the columns of ``a`` whose sd is round-off relative to their mean."""
 

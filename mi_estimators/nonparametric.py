@@ -539,7 +539,8 @@ def estimate_nonparametric(name: str, x: np.ndarray, y: np.ndarray, *, seed, opt
     """Run the registry entry ``name`` on samples already checked by
     :func:`mi_estimators._checks.check_xy` and return an :class:`MIResult` (nats).
 
-    The interval is the normal 95 % interval ``mi ± 1.96 stderr`` (NaN ends without a
+    The interval is the estimator's own (``details["interval"]``, e.g. the discrete estimator's,
+    clipped to [0, min(H(X), H(Y))]) or the normal 95 % interval ``mi ± 1.96 stderr`` (NaN ends without a
     standard error). Unknown options are a ``ValueError`` naming the valid ones.
     """
     import time
@@ -556,6 +557,7 @@ def estimate_nonparametric(name: str, x: np.ndarray, y: np.ndarray, *, seed, opt
         raise ValueError(f"invalid option(s) {sorted(options)} for estimator {name!r}: {exc}") from None
     mi, se = float(out["mi"]), float(out.get("stderr", float("nan")))
     config = dict(estimator=name, seed=seed, options=options, version=__version__)
-    return MIResult(mi=mi, stderr=se, interval=normal_interval(mi, se), per_critic=np.array([mi]),
+    interval = tuple(out["details"]["interval"]) if "interval" in out.get("details", {}) else normal_interval(mi, se)
+    return MIResult(mi=mi, stderr=se, interval=interval, per_critic=np.array([mi]),
                     estimator=name, target="kl", n_samples=x.shape[0], seconds=time.perf_counter() - t0,
                     config=to_jsonable(config), details=to_jsonable(out.get("details", {})))

@@ -8,6 +8,7 @@ plain numbers and lists, and non-finite floats become the strings ``"inf"``, ``"
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from dataclasses import dataclass, field
@@ -15,7 +16,11 @@ from typing import Mapping
 
 import numpy as np
 
-__all__ = ["MIResult", "to_jsonable", "t_interval", "normal_interval"]
+__all__ = ["MIResult", "to_jsonable", "t_interval", "normal_interval", "UNITS", "NATS_PER_UNIT"]
+
+#: Units an estimate can be reported in, and how many nats one of each is.
+NATS_PER_UNIT = {"nats": 1.0, "bits": math.log(2.0)}
+UNITS = tuple(NATS_PER_UNIT)
 
 
 def to_jsonable(value):
@@ -77,7 +82,9 @@ class MIResult:
     ``history``: one dict per evaluation (``step``, ``train_loss`` and ``heldout`` lists over
     members). ``config``: the full JSON-serialisable configuration (seed, every default used,
     library version). ``target``: ``"kl"`` or the φ name. ``warnings``: every caveat about
-    this value, also issued as Python warnings. ``details``: per-method extras.
+    this value, also issued as Python warnings. ``details``: per-method extras, in nats.
+    ``units``: ``"nats"`` (the default) or ``"bits"`` for ``mi``, ``stderr``, ``interval``
+    and ``per_critic`` (:meth:`in_units` converts).
     """
 
     mi: float
@@ -92,6 +99,19 @@ class MIResult:
     history: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
     details: dict = field(default_factory=dict)
+    units: str = "nats"
+
+    def in_units(self, units: str) -> "MIResult":
+        """This result with ``mi``, ``stderr``, ``interval`` and ``per_critic`` in ``units``
+        (``"nats"`` or ``"bits"``); the config records the units, ``details`` stay in nats."""
+        from mi_estimators._checks import check_choice
+
+        units = check_choice("units", units, UNITS)
+        f = NATS_PER_UNIT[self.units] / NATS_PER_UNIT[units]
+        return dataclasses.replace(
+            self, mi=self.mi * f, stderr=self.stderr * f, interval=tuple(v * f for v in self.interval),
+            per_critic=np.asarray(self.per_critic, dtype=float) * f, units=units,
+            config={**self.config, "units": units})
 
     def to_dict(self) -> dict:
         """JSON-friendly dict of every field."""
@@ -99,7 +119,7 @@ class MIResult:
             mi=self.mi, stderr=self.stderr, interval=list(self.interval), per_critic=self.per_critic,
             estimator=self.estimator, target=self.target, n_samples=self.n_samples,
             seconds=self.seconds, config=self.config, history=self.history,
-            warnings=self.warnings, details=self.details,
+            warnings=self.warnings, details=self.details, units=self.units,
         ))
 
     def to_json(self, **kw) -> str:
@@ -107,10 +127,12 @@ class MIResult:
 
     def __str__(self) -> str:
         sym = "I" if self.target == "kl" else f"I_{self.target}"
+        if "dim_z" in self.config:
+            sym += "(X; Y | Z)"
         lo, hi = self.interval
         k = len(self.per_critic)
         ens = f", {k} critics" if k > 1 else ""
-        return (f"{sym} = {self.mi:.4g} ± {self.stderr:.2g} nats (95% CI {lo:.4g} to {hi:.4g}; "
+        return (f"{sym} = {self.mi:.4g} ± {self.stderr:.2g} {self.units} (95% CI {lo:.4g} to {hi:.4g}; "
                 f"{self.estimator}{ens}, n = {self.n_samples})")
 
     def __repr__(self) -> str:

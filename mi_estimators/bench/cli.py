@@ -1,7 +1,9 @@
 """The ``mi-bench`` command line (also ``python -m mi_estimators``).
 
-Commands: ``list``, ``estimate``, ``staircase``, ``run``, ``report``, ``validate``,
-``demo``; ``mi-bench COMMAND --help`` documents each. All values are in nats.
+Commands: ``list``, ``estimate`` (``--z`` for conditional MI, ``--units bits``), ``test``
+(permutation test of independence), ``staircase``, ``run``, ``report``, ``validate``,
+``demo``; ``mi-bench COMMAND --help`` documents each. Values are in nats unless
+``--units bits`` is asked for.
 
 Exit codes: 0 success; 1 a check failed (``validate``) or runs failed; 2 bad input
 (unknown key, name or file, bad value) with a one-line message and no traceback.
@@ -164,7 +166,7 @@ def _result_dict(result, estimator: str, n: int, source: str) -> dict:
         mi=float(result.mi),
         stderr=float(getattr(result, "stderr", math.nan)),
         interval=[float(v) for v in interval] if interval is not None else None,
-        units="nats",
+        units=getattr(result, "units", "nats"),
         estimator=estimator,
         n=int(n),
         source=source,
@@ -186,23 +188,35 @@ def _result_dict(result, estimator: str, n: int, source: str) -> dict:
 def _cmd_estimate(args) -> int:
     import mi_estimators
     from mi_estimators._checks import check_choice
+    from mi_estimators.bench.files import load_columns
 
-    check_choice("estimator", args.estimator, mi_estimators.list_estimators())
-    x, y, desc = load_xy(args.file, args.x, args.y)
+    conditional = args.z is not None
+    if conditional:
+        from mi_estimators.cmi import CMI_METHODS
+
+        check_choice("CMI method", args.estimator, CMI_METHODS)
+    else:
+        check_choice("estimator", args.estimator, mi_estimators.list_estimators())
+    specs = [("--x", args.x), ("--y", args.y)] + ([("--z", args.z)] if conditional else [])
+    arrays, desc = load_columns(args.file, specs)
     options = _options(args.option)
     if args.critic is not None:
         options["critic"] = args.critic
     if args.seed is not None:
         options["seed"] = args.seed
+    what = "I(X; Y | Z)" if conditional else "I(X; Y)"
     if not args.json:
-        _say(args, f"estimating I(X; Y) with {args.estimator} on {desc}: n = {x.shape[0]}, "
-                   f"dim x = {x.shape[1]}, dim y = {y.shape[1]}")
-    result = mi_estimators.estimate_mi(x, y, estimator=args.estimator, **options)
-    out = _result_dict(result, args.estimator, x.shape[0], desc)
+        dims = ", ".join(f"dim {n} = {a.shape[1]}" for n, a in zip("xyz", arrays))
+        _say(args, f"estimating {what} with {args.estimator} on {desc}: n = {arrays[0].shape[0]}, {dims}")
+    if conditional:
+        result = mi_estimators.estimate_cmi(*arrays, method=args.estimator, units=args.units, **options)
+    else:
+        result = mi_estimators.estimate_mi(*arrays, estimator=args.estimator, units=args.units, **options)
+    out = _result_dict(result, args.estimator, arrays[0].shape[0], desc)
     if args.json:
         print(json.dumps(out, indent=2, sort_keys=True, default=str))
         return 0
-    line = f"I(X; Y) = {out['mi']:.4f} nats"
+    line = f"{what} = {out['mi']:.4f} {result.units}"
     if out["stderr"] is not None:
         line += f"  (stderr {out['stderr']:.4f}"
         if out["interval"] and None not in out["interval"]:
@@ -214,8 +228,25 @@ def _cmd_estimate(args) -> int:
         print(f"method: {auto['reason']}")
         lo, hi = auto.get("interval_sampling", (None, None))
         if any(auto.get("bias_allowance", (0.0, 0.0))) and lo is not None:
-            print(f"95% interval = sampling interval [{lo:.4f}, {hi:.4f}] widened by the calibrated bias "
+            print(f"95% interval = sampling interval [{lo:.4f}, {hi:.4f}] (nats) widened by the calibrated bias "
                   f"allowance of the reported method ({auto['reported']}; docs/accuracy.md)")
+    return 0
+
+
+def _cmd_test(args) -> int:
+    from mi_estimators.bench.files import load_columns
+    from mi_estimators.independence import independence_test
+
+    specs = [("--x", args.x), ("--y", args.y)] + ([("--z", args.z)] if args.z is not None else [])
+    arrays, desc = load_columns(args.file, specs)
+    res = independence_test(*arrays, n_permutations=args.permutations, seed=args.seed, method=args.statistic,
+                            k=args.k, k_perm=args.k_perm)
+    if args.json:
+        print(json.dumps(dict(res.to_dict(), source=desc, units="nats"), indent=2, sort_keys=True))
+        return 0
+    print(f"{desc}: {res}")
+    print(f"null: mean {res.details['null_mean']:.4g}, sd {res.details['null_sd']:.4g} nats over "
+          f"{res.n_permutations} draws")
     return 0
 
 
@@ -388,8 +419,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--option", "-o", action="append", metavar="KEY=VALUE",
                    help="estimator option, repeatable (values parsed as JSON when possible), e.g. -o steps=500")
+    p.add_argument("--z", metavar="COLS", default=None,
+                   help="columns (or NPZ array) for Z: estimate I(X; Y | Z) (methods auto, ksg, gaussian-copula, "
+                        "discrete, neural)")
+    p.add_argument("--units", choices=["nats", "bits"], default="nats", help="units of the printed value")
     p.add_argument("--json", action="store_true", help="print the result (estimate, stderr, interval, config) as JSON")
     p.set_defaults(func=_cmd_estimate)
+
+    p = sub.add_parser("test", parents=[common], help="permutation test of X ⊥ Y, or X ⊥ Y | Z with --z",
+                       description="Test independence (or conditional independence given --z) of column groups "
+                                   "of a data file by permutation, with an MI / CMI statistic (nats). Continuous Z: "
+                                   "Runge's local permutation; discrete Z: permutation within strata.")
+    p.add_argument("file", help="a .npz, .csv, .tsv or .parquet file")
+    p.add_argument("--x", metavar="COLS", help="columns (or NPZ array) for X")
+    p.add_argument("--y", metavar="COLS", help="columns (or NPZ array) for Y")
+    p.add_argument("--z", metavar="COLS", default=None, help="columns (or NPZ array) to condition on")
+    p.add_argument("--permutations", type=_positive_int, default=199, help="null draws (default 199)")
+    p.add_argument("--statistic", default="auto", choices=["auto", "ksg", "discrete", "gaussian-copula"],
+                   help="the MI / CMI statistic (default auto: discrete for discrete data, else ksg)")
+    p.add_argument("--k", type=_positive_int, default=3, help="neighbours of the k-NN statistic (default 3)")
+    p.add_argument("--k-perm", dest="k_perm", type=_positive_int, default=5,
+                   help="neighbourhood of the local permutation (default 5)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--json", action="store_true", help="print the statistic, p-value and null draws as JSON")
+    p.set_defaults(func=_cmd_test)
 
     p = sub.add_parser("staircase", parents=[common], help="the Poole / Song-Ermon staircase experiment",
                        description="Train each estimator on a stream of batches whose true MI steps up "

@@ -113,6 +113,13 @@ def _numeric(path: Path, name: str, values: list, *, csv_lines: bool):
 
 def load_xy(path: str | os.PathLike, x_spec: str | None, y_spec: str | None):
     """``(x, y, description)`` from an NPZ (arrays ``x``/``y`` by default), CSV or Parquet file."""
+    (x, y), desc = load_columns(path, [("--x", x_spec), ("--y", y_spec)])
+    return x, y, desc
+
+
+def load_columns(path: str | os.PathLike, specs: list[tuple[str, str | None]]):
+    """``([array per spec], description)``: each ``(flag, spec)`` names an NPZ array (default: the
+    flag without dashes, e.g. ``x``) or CSV/Parquet columns. Specs may not share columns."""
     import numpy as np
 
     path = Path(path)
@@ -125,7 +132,8 @@ def load_xy(path: str | os.PathLike, x_spec: str | None, y_spec: str | None):
             raise ValueError(f"{path}: cannot read NPZ: {err}") from None
         keys = list(data.keys())
         arrays = []
-        for flag, key in (("--x", x_spec or "x"), ("--y", y_spec or "y")):
+        for flag, spec in specs:
+            key = spec or flag.lstrip("-")
             if key not in keys:
                 raise ValueError(f"{flag}: no array {key!r} in {path}; its arrays are: {', '.join(keys)}")
             try:
@@ -144,25 +152,28 @@ def load_xy(path: str | os.PathLike, x_spec: str | None, y_spec: str | None):
                 r, c = np.argwhere(bad)[0]
                 raise ValueError(f"{path}: array {key!r} has a NaN/inf value at row {r}, column {c}")
             arrays.append(arr)
-        return arrays[0], arrays[1], f"{path.name} [{x_spec or 'x'} ; {y_spec or 'y'}]"
+        return arrays, f"{path.name} [{' ; '.join(spec or flag.lstrip('-') for flag, spec in specs)}]"
     if path.suffix.lower() not in (".csv", ".tsv", ".txt", ".parquet", ".pq"):
         raise ValueError(f"{path}: unknown file type {path.suffix!r}; valid: .csv, .tsv, .parquet, .npz")
     header, cols = read_table(path)
-    if x_spec is None or y_spec is None:
-        if len(header) == 2 and x_spec is None and y_spec is None:
-            x_spec, y_spec = "0", "1"
+    specs = list(specs)
+    if specs[0][1] is None or specs[1][1] is None:
+        if len(header) == 2 and len(specs) == 2 and specs[0][1] is None and specs[1][1] is None:
+            specs = [(specs[0][0], "0"), (specs[1][0], "1")]
         else:
             raise ValueError(
                 f"{path} has {len(header)} columns: choose them with --x COLS --y COLS "
                 f"(names, indices or ranges such as 0:3); columns: {', '.join(header[:30])}"
             )
-    xi = parse_columns(x_spec, header, flag="--x")
-    yi = parse_columns(y_spec, header, flag="--y")
-    overlap = sorted(set(xi) & set(yi))
-    if overlap:
-        raise ValueError(f"--x and --y share the column(s) {', '.join(header[i] for i in overlap)}")
+    indices = [parse_columns(spec, header, flag=flag) for flag, spec in specs]
+    for a in range(len(specs)):
+        for b in range(a + 1, len(specs)):
+            overlap = sorted(set(indices[a]) & set(indices[b]))
+            if overlap:
+                raise ValueError(f"{specs[a][0]} and {specs[b][0]} share the column(s) "
+                                 f"{', '.join(header[i] for i in overlap)}")
     csv_lines = path.suffix.lower() not in (".parquet", ".pq")
-    x = np.stack([_numeric(path, header[i], cols[i], csv_lines=csv_lines) for i in xi], axis=1)
-    y = np.stack([_numeric(path, header[i], cols[i], csv_lines=csv_lines) for i in yi], axis=1)
-    desc = f"{path.name} [{', '.join(header[i] for i in xi)} ; {', '.join(header[i] for i in yi)}]"
-    return x, y, desc
+    arrays = [np.stack([_numeric(path, header[i], cols[i], csv_lines=csv_lines) for i in idx], axis=1)
+              for idx in indices]
+    desc = f"{path.name} [{' ; '.join(', '.join(header[i] for i in idx) for idx in indices)}]"
+    return arrays, desc
