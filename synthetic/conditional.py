@@ -156,6 +156,37 @@ class GaussianCMI(CMITask):
         return -0.5 * m * math.log(s) - quad / (2.0 * s)
 
 
+class NonlinearCMI(GaussianCMI):
+    r"""As :class:`GaussianCMI`, but Z acts through a non-monotone map: X = w(A Z) + e_x,
+    Y = w(B Z) + e_y with :math:`w(u) = u + 2\sin(2u)` applied coordinate-wise.
+
+    Given Z, X and Y are shifts of the same (e_x, e_y), so I(X; Y | Z) = M exactly, but the
+    copula of (X, Y, Z) is not Gaussian (the conditional means bend), so the Gaussian-copula
+    value is no longer exact. The unconditional I(X; Y) has no closed form (``mi`` raises).
+    """
+
+    def __init__(self, dx: int, dy: int, dz: int, cmi: float, mix: float = 1.0):
+        super().__init__(dx, dy, dz, cmi, mix)
+        self.name = "nonlinear-" + self.name[len("gaussian-"):]
+
+    @staticmethod
+    def warp(u):
+        return u + 2.0 * np.sin(2.0 * u)
+
+    @property
+    def mi(self) -> float:
+        raise NotImplementedError(f"{self.name}: the unconditional I(X; Y) has no closed form here")
+
+    def sample(self, n: int, seed=None):
+        x, y, z = super().sample(n, seed)
+        return (x - z @ self.A.T + self.warp(z @ self.A.T), y - z @ self.B.T + self.warp(z @ self.B.T), z)
+
+    def log_ratio(self, x, y, z):
+        x, y, z = (np.asarray(a, dtype=float) for a in (x, y, z))
+        za, zb = z @ self.A.T, z @ self.B.T
+        return super().log_ratio(x - self.warp(za) + za, y - self.warp(zb) + zb, z)
+
+
 class DiscreteCMI(CMITask):
     r"""X, Y, Z on K, L, M levels with a seeded Dirichlet joint pmf; exact by enumeration.
 

@@ -47,6 +47,8 @@ FAMILIES = {
     "mixed": "mixed:k=K,sigma=S[,seed=N]  (X uniform on K levels, Y|X=i ~ N(mu_i, S^2); quadrature)",
     "zero-inflated": "zero-inflated:p=P,rho=R  (Gaussian with a common point mass at (0,0), exact)",
     "gaussian-cmi": "gaussian-cmi:dx=A,dy=B,dz=C,cmi=M[,mix=S]  (CMITask: I(X;Y|Z) closed form)",
+    "nonlinear-cmi": "nonlinear-cmi:dx=A,dy=B,dz=C,cmi=M[,mix=S]  (CMITask: Z acts through u + 2 sin 2u; "
+                     "non-Gaussian copula, I(X;Y|Z) = M exactly)",
     "discrete-cmi": "discrete-cmi:kx=K,ky=L,kz=M,seed=S[,alpha=A][,ci=1]  (CMITask: enumeration)",
     "transform prefixes": "cubic-, half_cube-, asinh-, normal_cdf-, wiggly-, spiral-, "
                           "swissroll_x-, bimodal- before any two-variable name",
@@ -66,6 +68,8 @@ OWN_TASKS = (
 _CMI_TWINS = (
     [(f"gaussian-cmi:dx={d},dy={d},dz={dz},cmi={c}", f"gaussian-cmi:dx={d},dy={d},dz={dz},cmi={c},mix=3")
      for dz, d in ((1, 1), (3, 2), (10, 2)) for c in ("0", "0.5", "1", "2")]
+    + [(f"nonlinear-cmi:dx={d},dy={d},dz={dz},cmi={c}", f"nonlinear-cmi:dx={d},dy={d},dz={dz},cmi={c},mix=0.7")
+       for dz, d in ((1, 1), (3, 1), (5, 2)) for c in ("0", "0.5", "1")]
     + [tuple(f"discrete-cmi:kx={a},ky={b},kz={c},seed={s}{ci}" for s in (0, 1))
        for a, b, c in ((2, 2, 2), (5, 5, 5), (3, 3, 10)) for ci in ("", ",ci=1")]
 )
@@ -177,6 +181,7 @@ _PARAMS = {
     "mixed": ({"k", "sigma"}, {"seed"}),
     "zero-inflated": ({"p", "rho"}, set()),
     "gaussian-cmi": ({"dx", "dy", "dz", "cmi"}, {"mix"}),
+    "nonlinear-cmi": ({"dx", "dy", "dz", "cmi"}, {"mix"}),
     "discrete-cmi": ({"kx", "ky", "kz", "seed"}, {"alpha", "ci"}),
 }
 
@@ -190,6 +195,7 @@ def _new_family_task(family: str, params: dict):
         "mixed": discrete.MixedGaussian,
         "zero-inflated": discrete.ZeroInflatedGaussian,
         "gaussian-cmi": conditional.GaussianCMI,
+        "nonlinear-cmi": conditional.NonlinearCMI,
         "discrete-cmi": conditional.DiscreteCMI,
     }[family]
     return make(**params)

@@ -258,7 +258,7 @@ def test_default_listing_holds_discrete_tasks_but_not_cmi_tasks():
     assert set(DISCRETE_TASKS) <= set(default) and not set(CMI_TASKS) & set(default)
     assert synthetic.list_tasks("discrete") == DISCRETE_TASKS
     assert synthetic.list_tasks("cmi") == CMI_TASKS
-    assert len(CMI_TASKS) == len(set(CMI_TASKS)) == 36 and len(DISCRETE_TASKS) == 22
+    assert len(CMI_TASKS) == len(set(CMI_TASKS)) == 54 and len(DISCRETE_TASKS) == 22   # 36 + 18 nonlinear
     cmi_points = {(n.split(",dz=")[1].split(",")[0], n.split("cmi=")[1].split(",")[0])
                   for n in CMI_TASKS if n.startswith("gaussian-cmi")}
     assert cmi_points == {(dz, c) for dz in ("1", "3", "10") for c in ("0", "0.5", "1", "2")}
@@ -349,3 +349,20 @@ def test_cmi_tasks_without_known_mi_say_so():
     with pytest.raises(NotImplementedError, match="no known I\\(X; Y\\)"):
         Bare().mi
     assert "dim_z=1" in repr(Bare())
+
+
+@pytest.mark.parametrize("name", ["nonlinear-cmi:dx=1,dy=1,dz=3,cmi=0.5", "nonlinear-cmi:dx=2,dy=2,dz=5,cmi=1,mix=0.7",
+                                  "nonlinear-cmi:dx=1,dy=1,dz=1,cmi=0"])
+def test_nonlinear_cmi_truth_is_the_mean_exact_log_ratio_and_its_copula_is_not_gaussian(name):
+    import synthetic
+
+    task = synthetic.get_task(name)
+    x, y, z = task.sample(100_000, seed=3)
+    lr = task.log_ratio(x, y, z)
+    assert abs(lr.mean() - task.cmi) < 4 * lr.std() / np.sqrt(lr.size) + 1e-12
+    assert x.shape == (100_000, task.dim_x) and z.shape == (100_000, task.dim_z)
+    with pytest.raises(NotImplementedError):
+        task.mi
+    # the warp bends E[X | Z]: a linear regression of x on z leaves structure a sine feature explains
+    resid = x[:, 0] - z @ np.linalg.lstsq(z, x[:, 0], rcond=None)[0]
+    assert abs(np.corrcoef(resid, np.sin(2 * z @ task.A[0]))[0, 1]) > 0.3
