@@ -69,7 +69,16 @@ KSG_BIAS_GAP = 0.01
 #: narrowest fractions (grid 0.02) that reach >= 95 % coverage on the choose half of the
 #: Beyond-Normal suite (``docs/accuracy/calibration.json``). They describe that suite's biases
 #: (I <= 1.8 nats, n = 5000), not a guarantee elsewhere.
+#: The discrete and mixed-data paths have no allowance: their own intervals are reported
+#: (their coverage is measured on the discrete tasks' report half, docs/accuracy.md).
 BIAS_ALLOWANCE = {"ksg": (0.0, 0.12), "gcmi": (0.0, 0.24), "infonce": (0.0, 0.14), "gaussian-copula": (0.0, 0.02)}
+
+#: A value held by at least this fraction of a column's rows is a point mass (an atom): such
+#: data go to the mixed-data KSG, whose counts handle zero distances (Gao et al. 2017).
+ATOM_FRACTION = 0.05
+
+#: Neighbours of the mixed-data KSG on auto's mixed path.
+MIXED_KSG_K = 5
 
 #: Input of the neural critic: ``"standardize"`` (z-scored columns) or ``"copula"`` (normal
 #: scores, which lost on the choose half: 0.071 vs 0.061 nats mean |error|).
@@ -170,10 +179,43 @@ def _shape_plan(d: int, auto: AutoOptions, critic: CriticOptions) -> AutoPlan:
                     "(KSG degrades with dimension), floored by the Gaussian-copula (CCA on normal scores) value")
 
 
+def _atom_columns(a: np.ndarray) -> list[int]:
+    """Columns with a point mass: one value held by at least :data:`ATOM_FRACTION` of the rows."""
+    out = []
+    for j in range(a.shape[1]):
+        _, counts = np.unique(a[:, j], return_counts=True)
+        if counts.max() >= ATOM_FRACTION * a.shape[0] and counts.size > 1:
+            out.append(j)
+    return out
+
+
+def _data_plan(x: np.ndarray, y: np.ndarray) -> AutoPlan | None:
+    """A plan for discrete or mixed data (``None`` for continuous data): every column discrete
+    -> the plug-in ``"discrete"`` estimator; some discrete columns or point masses -> the
+    mixed-data KSG of Gao et al. (2017)."""
+    from mi_estimators.discrete import discrete_columns
+
+    disc = [discrete_columns(a) for a in (x, y)]
+    if all(np.all(d) for d in disc):
+        return AutoPlan("discrete", {}, "every column of x and y is discrete (integer-valued with few levels): "
+                        "the plug-in MI with the Miller-Madow correction, interval within [0, min(H(X), H(Y))]")
+    atoms = {label: _atom_columns(a) for label, a in (("x", x), ("y", y))}
+    named = [f"{label} column(s) {np.flatnonzero(d).tolist()} discrete" for label, d in zip("xy", disc) if d.any()]
+    named += [f"{label} column(s) {cols} with a point mass" for label, cols in atoms.items() if cols]
+    if named:
+        return AutoPlan("mixed-ksg", dict(k=MIXED_KSG_K), f"mixed data ({'; '.join(named)}): the mixed "
+                        f"discrete-continuous KSG of Gao et al. (2017), k = {MIXED_KSG_K}")
+    return None
+
+
 def plan_auto(x: np.ndarray, y: np.ndarray, auto: AutoOptions = AutoOptions(),
               critic: CriticOptions = CriticOptions()) -> AutoPlan:
-    """The plan for checked samples ``x, y``: by shape (or ``auto.force``); the Gaussian-copula
-    test runs first unless forced, switched off, or n < ``COPULA_TEST_MIN_SAMPLES``."""
+    """The plan for checked samples ``x, y``: discrete or mixed data first (unless forced), then
+    by shape (or ``auto.force``); the Gaussian-copula test runs first on continuous data unless
+    forced, switched off, or n < ``COPULA_TEST_MIN_SAMPLES``."""
+    data_plan = _data_plan(x, y) if auto.force is None else None
+    if data_plan is not None:
+        return data_plan
     plan = _shape_plan(x.shape[1] + y.shape[1], auto, critic)
     test = auto.force is None and auto.copula_test and x.shape[0] >= COPULA_TEST_MIN_SAMPLES
     return AutoPlan(plan.method, plan.options, plan.reason, bool(test))
@@ -322,10 +364,11 @@ def _warn_unused_critic_options(out: _Outcome, critic: CriticOptions, d: int) ->
     """A warning when the user set ensemble or critic options and auto reported a non-neural value."""
     given = dict(n_critics=critic.n_critics, critic=critic.critic, combine=critic.combine)
     ignored = sorted(k for k, v in given.items() if v not in (None, 1, "separable"))
-    if not ignored or out.reported not in ("ksg", "gaussian-copula"):
+    if not ignored or out.reported not in ("ksg", "gaussian-copula", "discrete", "mixed-ksg"):
         return []
-    why = (f"KSG (d_x + d_y = {d} <= {KSG_MAX_DIM})" if out.reported == "ksg"
-           else "the Gaussian-copula value (the copula test did not reject)")
+    why = {"ksg": f"KSG (d_x + d_y = {d} <= {KSG_MAX_DIM})", "discrete": "the discrete plug-in estimator",
+           "mixed-ksg": "the mixed-data KSG"}.get(out.reported,
+                                                  "the Gaussian-copula value (the copula test did not reject)")
     msg = (f"auto chose {why}; {', '.join(ignored)} apply to neural estimators only and were ignored; "
            "pass estimator='infonce' (or another bound) to train critics")
     warnings.warn(msg, RuntimeWarning, stacklevel=5)
@@ -353,11 +396,13 @@ def run_plan(plan: AutoPlan, x: np.ndarray, y: np.ndarray, *, seed: int = 0, aut
             out.reason += f"; the Gaussian-copula test rejects (p = {p:.2g} < {COPULA_TEST_LEVEL})"
     copula_passed = p is not None and p >= COPULA_TEST_LEVEL
     gc = None   # the Gaussian-copula value (CCA on normal scores): reported, a floor or a check
-    if copula_passed or plan.method != "ksg":
+    if copula_passed or plan.method in ("infonce", "gaussian-copula"):
         normal_scores = normal_scores or (copula_normalize(x), copula_normalize(y))
         gc = estimate_nonparametric("cca", *normal_scores, seed=seed, options={})
         out.components["gcmi"] = dict(mi=gc.mi, stderr=gc.stderr)
-    if plan.method == "gaussian-copula":
+    if plan.method in ("discrete", "mixed-ksg"):
+        out.report(estimate_nonparametric(plan.method, x, y, seed=seed, options=dict(plan.options)), plan.method)
+    elif plan.method == "gaussian-copula":
         out.report(gc, "gaussian-copula")
     elif plan.method == "ksg":
         _run_ksg(plan, x, y, seed, out)
@@ -373,7 +418,7 @@ def run_plan(plan: AutoPlan, x: np.ndarray, y: np.ndarray, *, seed: int = 0, aut
 def _auto_result(plan, method, out: _Outcome, auto: AutoOptions, seed, n, auto_warnings, t0) -> MIResult:
     value, res = out.value, out.record
     sampling_interval = tuple(float(v) for v in value.interval)
-    calibrated = auto.interval == "calibrated"
+    calibrated = auto.interval == "calibrated" and out.reported in BIAS_ALLOWANCE
     interval = calibrated_interval(value.mi, sampling_interval, out.reported) if calibrated else sampling_interval
     options = dict(plan.options, **out.resolved)
     config = dict(res.config)

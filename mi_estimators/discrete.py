@@ -205,6 +205,22 @@ def _check_discrete(a: np.ndarray, name: str, max_levels: int | None) -> None:
             )
 
 
+#: Fewest samples per observed joint cell before the plug-in is called undersampled. At 2.5
+#: (20 x 20 levels, n = 1000) the Miller-Madow value was 0.05 nats (14 %) high; at 1.7 and
+#: 1.2 (three 5-level pairs, n = 5000 and 1000) 0.48 and 1.38 nats high; at 12 it was unbiased.
+UNDERSAMPLED_RATIO = 5.0
+
+
+def _undersampled(n: int, observed: int, possible: int, what: str) -> list[str]:
+    """A warning when n is small against the joint table's observed cells (see :data:`UNDERSAMPLED_RATIO`)."""
+    if n >= UNDERSAMPLED_RATIO * observed:
+        return []
+    return [f"the joint table of {what} is undersampled: n = {n} samples for {observed} observed cells (of up "
+            f"to {possible}): the plug-in overestimates MI here (by 0.05 to 1.4 nats in tests at 1.2 to 2.5 "
+            "samples per cell) and its interval does not cover that bias; collect more samples, merge levels, "
+            "or estimate per column pair if the pairs are independent"]
+
+
 def _clip(v: float, lo: float, hi: float) -> float:
     return float(min(max(v, lo), hi))
 
@@ -261,7 +277,7 @@ def _discrete(x, y, *, correction: str = DEFAULT_CORRECTION, max_levels: int | N
         "stderr_null": se_null,
         "null_df": df,
     }
-    return {"mi": mi, "stderr": se, "details": details}
+    return {"mi": mi, "stderr": se, "details": details, "warnings": _undersampled(n, lxy, lx * ly, "(X, Y)")}
 
 
 def discrete_mi(x, y, *, correction: str = DEFAULT_CORRECTION, max_levels: int | None = None, seed=None,
@@ -365,7 +381,8 @@ def discrete_cmi(x, y, z, *, correction: str = DEFAULT_CORRECTION, max_levels: i
         "stderr_null": se_null,
         "null_df": df,
     }
-    out = {"mi": cmi, "stderr": se, "details": details}
+    out = {"mi": cmi, "stderr": se, "details": details,
+           "warnings": _undersampled(n, lxyz, lx * ly * lz, "(X, Y, Z)")}
     return out if full_output else out["mi"]
 
 

@@ -19,7 +19,8 @@ Four baselines, each usable on its own or through :func:`mi_estimators.estimate_
 
 The plain functions return a float (``full_output=True`` gives the registry's dict).
 The registry entries all have the signature
-``fn(x, y, *, seed=None, **options) -> {"mi": float, "stderr": float, "details": dict}``.
+``fn(x, y, *, seed=None, **options) -> {"mi": float, "stderr": float, "details": dict}`` (plus
+``"warnings"``, a list of caveats about the value, where there are any).
 This module imports numpy, scipy and scikit-learn only (no torch).
 """
 from __future__ import annotations
@@ -539,7 +540,8 @@ def estimate_nonparametric(name: str, x: np.ndarray, y: np.ndarray, *, seed, opt
     """Run the registry entry ``name`` on samples already checked by
     :func:`mi_estimators._checks.check_xy` and return an :class:`MIResult` (nats).
 
-    The interval is the estimator's own (``details["interval"]``, e.g. the discrete estimator's,
+    Caveats an implementation returns (``out["warnings"]``) are issued and kept in
+    ``result.warnings``. The interval is the estimator's own (``details["interval"]``, e.g. the discrete estimator's,
     clipped to [0, min(H(X), H(Y))]) or the normal 95 % interval ``mi ± 1.96 stderr`` (NaN ends without a
     standard error). Unknown options are a ``ValueError`` naming the valid ones.
     """
@@ -558,6 +560,9 @@ def estimate_nonparametric(name: str, x: np.ndarray, y: np.ndarray, *, seed, opt
     mi, se = float(out["mi"]), float(out.get("stderr", float("nan")))
     config = dict(estimator=name, seed=seed, options=options, version=__version__)
     interval = tuple(out["details"]["interval"]) if "interval" in out.get("details", {}) else normal_interval(mi, se)
-    return MIResult(mi=mi, stderr=se, interval=interval, per_critic=np.array([mi]),
+    msgs = list(out.get("warnings", []))
+    for m in msgs:
+        warnings.warn(m, UserWarning, stacklevel=4)
+    return MIResult(mi=mi, stderr=se, interval=interval, per_critic=np.array([mi]), warnings=msgs,
                     estimator=name, target="kl", n_samples=x.shape[0], seconds=time.perf_counter() - t0,
                     config=to_jsonable(config), details=to_jsonable(out.get("details", {})))

@@ -321,3 +321,25 @@ def test_auto_reports_the_gaussian_copula_value_when_the_test_does_not_reject():
         estimate_auto(xp, yp, copula_test="yes")
     with pytest.warns(RuntimeWarning, match="Gaussian-copula value.*n_critics"):
         estimate_auto(np.exp(x), np.tanh(y), n_critics=4)
+
+
+def test_auto_routes_discrete_and_mixed_data_and_says_why():
+    import synthetic
+
+    rng = np.random.default_rng(0)
+    xi = rng.integers(0, 5, (1000, 1))
+    yi = rng.integers(0, 5, (1000, 1))
+    res = estimate_auto(xi, yi)
+    assert res.details["auto"]["method"] == "discrete" and res.interval[0] == 0.0 and res.mi >= 0
+    assert res.interval[1] < 0.02                                  # independent integers: a short interval at 0
+    label = rng.integers(0, 2, (1000, 1))
+    same = estimate_auto(label, label.astype(float))
+    assert same.interval[1] <= math.log(2) + 1e-12                 # never above H(label)
+    mixed = synthetic.get_task("mixed:k=5,sigma=0.3")
+    mx, my = mixed.sample(4000, seed=1)
+    mres = estimate_auto(mx, my)
+    assert mres.details["auto"]["method"] == "mixed-ksg" and "discrete" in mres.details["auto"]["reason"]
+    assert abs(mres.mi - mixed.mi) < 4 * mres.stderr + 0.03, (mres.mi, mixed.mi, mres.stderr)
+    zi = synthetic.get_task("zero-inflated:p=0.1,rho=0.9")
+    zx, zy = zi.sample(4000, seed=2)
+    assert "point mass" in estimate_auto(zx, zy).details["auto"]["reason"]
