@@ -20,7 +20,7 @@ class MIEstimator(BaseEstimator):
     ``estimator``; ``options``: a dict of extra keyword options, e.g.
     ``{"divergence": "js"}``), and sets ``mi_`` (nats), ``stderr_``, ``interval_``,
     ``per_critic_``, ``history_``, ``result_`` (the :class:`mi_estimators.MIResult`) and
-    ``n_features_in_``. ``__init__`` stores the parameters unchanged;
+    ``n_features_in_`` (in ``units``: ``"nats"`` or ``"bits"``). ``__init__`` stores the parameters unchanged;
     ``get_params``/``set_params``/``clone`` work. Not a predictor: both x and y are required.
     ``estimator=`` is the deprecated name of ``method`` (in scikit-learn, ``estimator=``
     holds an estimator object); it still works, takes precedence over ``method``, and warns.
@@ -32,7 +32,7 @@ class MIEstimator(BaseEstimator):
                  device=TrainOptions.device, standardize=TrainOptions.standardize,
                  heldout_fraction=TrainOptions.heldout_fraction, eval_every=TrainOptions.eval_every,
                  patience=TrainOptions.patience, dtype=TrainOptions.dtype, progress=TrainOptions.progress,
-                 options=None, estimator=None):
+                 units="nats", options=None, estimator=None):
         self.method = method
         self.critic = critic
         self.n_critics = n_critics
@@ -51,6 +51,7 @@ class MIEstimator(BaseEstimator):
         self.patience = patience
         self.dtype = dtype
         self.progress = progress
+        self.units = units
         self.options = options
         self.estimator = estimator
 

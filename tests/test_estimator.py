@@ -409,3 +409,12 @@ def test_every_training_option_reaches_the_trainer_under_its_own_name():
     loop = set(TrainOptions().loop_options())
     assert loop | set(TrainOptions.NOT_LOOP) == set(field_names(TrainOptions))
     assert loop <= set(inspect.signature(fit_critic).parameters)
+
+
+def test_mi_estimator_reports_in_bits_when_asked(small):
+    import math
+
+    x, y = small
+    nats = MIEstimator("ksg").fit(x, y)
+    bits = MIEstimator("ksg", units="bits").fit(x, y)
+    assert bits.result_.units == "bits" and bits.mi_ == pytest.approx(nats.mi_ / math.log(2))
