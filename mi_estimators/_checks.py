@@ -146,6 +146,27 @@ def check_bool(name: str, value) -> bool:
 # ------------------------------------------------------------------------------------------
 # samples
 # ------------------------------------------------------------------------------------------
+def _pandas_codes(a):
+    """Categorical pandas columns replaced by their integer codes (a discrete variable); a
+    missing category (code -1) stays visible as -1 only if the column has none."""
+    if hasattr(a, "cat"):                                       # a categorical Series
+        return _category_codes(a)
+    if hasattr(a, "dtypes") and hasattr(a, "columns"):          # a DataFrame
+        cats = [c for c in a.columns if str(a[c].dtype) == "category"]
+        if cats:
+            a = a.copy()
+            for c in cats:
+                a[c] = _category_codes(a[c])
+    return a
+
+
+def _category_codes(series):
+    codes = series.cat.codes
+    if (codes < 0).any():
+        raise ValueError(f"categorical column {series.name!r} has missing values; drop or impute them first")
+    return codes.astype("float64")
+
+
 def as_2d(a, name: str):
     """Arrays, lists, torch tensors, pandas objects -> finite float64 array (n, d); 1-D -> (n, 1)."""
 
@@ -157,7 +178,7 @@ def as_2d(a, name: str):
             raise ValueError(f"{name} must be real-valued, got a complex tensor")
         a = a.double().numpy()
     elif hasattr(a, "to_numpy"):                              # pandas DataFrame / Series
-        a = a.to_numpy()
+        a = _pandas_codes(a).to_numpy()
     arr = np.asarray(a)
     if arr.dtype.kind in "OUSV" or arr.dtype.kind == "c":
         try:

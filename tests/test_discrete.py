@@ -265,3 +265,25 @@ def test_an_undersampled_joint_table_warns_instead_of_reporting_a_tight_wrong_in
     gx, gy = good.sample(5000, seed=0)
     ok = estimate_mi(gx, gy)
     assert ok.warnings == [] and ok.interval[0] <= good.mi <= ok.interval[1]
+
+
+def test_pandas_categoricals_and_text_columns_with_a_flag_are_discrete_variables(tmp_path, capsys):
+    import json
+
+    import pandas as pd
+
+    from mi_estimators import estimate_mi
+    from mi_estimators.bench.cli import main
+
+    rng = np.random.default_rng(4)
+    colour = rng.choice(["red", "green", "blue"], 600)
+    size = np.where(rng.random(600) < 0.8, colour, rng.choice(["red", "green", "blue"], 600))
+    frame = pd.DataFrame({"colour": pd.Categorical(colour), "size": pd.Categorical(size)})
+    res = estimate_mi(frame[["colour"]], frame["size"])
+    assert res.details["auto"]["method"] == "discrete" and 0 < res.mi <= math.log(3)
+    path = tmp_path / "labels.csv"
+    pd.DataFrame({"colour": colour, "size": size}).to_csv(path, index=False)
+    assert main(["estimate", str(path), "--x", "colour", "--y", "size", "--categorical", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["mi"] == pytest.approx(res.mi)
+    assert main(["estimate", str(path), "--x", "colour", "--y", "size"]) == 2      # text without the flag
+    assert "not numeric" in capsys.readouterr().err

@@ -198,7 +198,7 @@ def _cmd_estimate(args) -> int:
     else:
         check_choice("estimator", args.estimator, mi_estimators.list_estimators())
     specs = [("--x", args.x), ("--y", args.y)] + ([("--z", args.z)] if conditional else [])
-    arrays, desc = load_columns(args.file, specs)
+    arrays, desc = load_columns(args.file, specs, categorical=args.categorical)
     options = _options(args.option)
     if args.critic is not None:
         options["critic"] = args.critic
@@ -238,7 +238,7 @@ def _cmd_test(args) -> int:
     from mi_estimators.independence import independence_test
 
     specs = [("--x", args.x), ("--y", args.y)] + ([("--z", args.z)] if args.z is not None else [])
-    arrays, desc = load_columns(args.file, specs)
+    arrays, desc = load_columns(args.file, specs, categorical=args.categorical)
     res = independence_test(*arrays, n_permutations=args.permutations, seed=args.seed, method=args.statistic,
                             k=args.k, k_perm=args.k_perm)
     if args.json:
@@ -423,6 +423,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="columns (or NPZ array) for Z: estimate I(X; Y | Z) (methods auto, ksg, gaussian-copula, "
                         "discrete, neural)")
     p.add_argument("--units", choices=["nats", "bits"], default="nats", help="units of the printed value")
+    p.add_argument("--categorical", action="store_true",
+                   help="read text columns as discrete variables (integer codes of their labels) instead of refusing them")
     p.add_argument("--json", action="store_true", help="print the result (estimate, stderr, interval, config) as JSON")
     p.set_defaults(func=_cmd_estimate)
 
@@ -441,6 +443,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k-perm", dest="k_perm", type=_positive_int, default=5,
                    help="neighbourhood of the local permutation (default 5)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--categorical", action="store_true",
+                   help="read text columns as discrete variables (integer codes of their labels)")
     p.add_argument("--json", action="store_true", help="print the statistic, p-value and null draws as JSON")
     p.set_defaults(func=_cmd_test)
 

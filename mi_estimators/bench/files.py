@@ -94,9 +94,32 @@ def _read_csv(path: Path) -> tuple[list[str], list[list]]:
     return header, cols
 
 
-def _numeric(path: Path, name: str, values: list, *, csv_lines: bool):
+def _categorical(path: Path, name: str, values: list, *, csv_lines: bool):
+    """A text column as integer codes 0..L-1 in order of the sorted distinct labels."""
     import numpy as np
 
+    for i, v in enumerate(values):
+        if v is None or (isinstance(v, str) and v.strip() == ""):
+            where = f"line {i + 2}" if csv_lines else f"row {i}"
+            raise ValueError(f"{path}: column {name!r} has a missing value at {where}")
+    labels = [str(v).strip() for v in values]
+    levels = sorted(set(labels))
+    if len(levels) < 2:
+        raise ValueError(f"{path}: column {name!r} has a single level ({levels[0]!r}): it carries no information")
+    index = {lab: i for i, lab in enumerate(levels)}
+    return np.array([index[lab] for lab in labels], dtype=np.float64)
+
+
+def _numeric(path: Path, name: str, values: list, *, csv_lines: bool, categorical: bool = False):
+    import numpy as np
+
+    if categorical:
+        try:
+            return _numeric(path, name, values, csv_lines=csv_lines)
+        except ValueError as err:
+            if "not numeric" not in str(err):
+                raise
+            return _categorical(path, name, values, csv_lines=csv_lines)
     out = np.empty(len(values), dtype=np.float64)
     for i, v in enumerate(values):
         where = f"line {i + 2}" if csv_lines else f"row {i}"
@@ -111,15 +134,18 @@ def _numeric(path: Path, name: str, values: list, *, csv_lines: bool):
     return out
 
 
+
 def load_xy(path: str | os.PathLike, x_spec: str | None, y_spec: str | None):
     """``(x, y, description)`` from an NPZ (arrays ``x``/``y`` by default), CSV or Parquet file."""
     (x, y), desc = load_columns(path, [("--x", x_spec), ("--y", y_spec)])
     return x, y, desc
 
 
-def load_columns(path: str | os.PathLike, specs: list[tuple[str, str | None]]):
+def load_columns(path: str | os.PathLike, specs: list[tuple[str, str | None]], *, categorical: bool = False):
     """``([array per spec], description)``: each ``(flag, spec)`` names an NPZ array (default: the
-    flag without dashes, e.g. ``x``) or CSV/Parquet columns. Specs may not share columns."""
+    flag without dashes, e.g. ``x``) or CSV/Parquet columns. Specs may not share columns.
+    ``categorical``: a CSV/Parquet column that is not numeric becomes integer codes of its
+    sorted labels (a discrete variable) instead of an error."""
     import numpy as np
 
     path = Path(path)
@@ -173,7 +199,7 @@ def load_columns(path: str | os.PathLike, specs: list[tuple[str, str | None]]):
                 raise ValueError(f"{specs[a][0]} and {specs[b][0]} share the column(s) "
                                  f"{', '.join(header[i] for i in overlap)}")
     csv_lines = path.suffix.lower() not in (".parquet", ".pq")
-    arrays = [np.stack([_numeric(path, header[i], cols[i], csv_lines=csv_lines) for i in idx], axis=1)
-              for idx in indices]
+    arrays = [np.stack([_numeric(path, header[i], cols[i], csv_lines=csv_lines, categorical=categorical)
+                        for i in idx], axis=1) for idx in indices]
     desc = f"{path.name} [{' ; '.join(', '.join(header[i] for i in idx) for idx in indices)}]"
     return arrays, desc
