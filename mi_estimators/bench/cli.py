@@ -94,7 +94,10 @@ def _cmd_list(args) -> int:
     what = args.what
     payload = {}
     if what in ("tasks", "all"):
+        import synthetic
+
         payload["tasks"] = list_task_names()
+        payload["cmi_tasks"] = synthetic.list_tasks("cmi")
     if what in ("estimators", "all"):
         payload["estimators"] = _describe_estimators()
     if what in ("critics", "all"):
@@ -110,6 +113,9 @@ def _cmd_list(args) -> int:
             print(f"  {name}")
         if not payload["tasks"]:
             print("  (task registry not installed; use gaussian:dim=D,mi=I)")
+        print("Conditional-MI tasks (sample gives x, y, z; truth I(X; Y | Z) in nats; for estimate_cmi):")
+        for name in payload["cmi_tasks"]:
+            print(f"  {name}")
     if "estimators" in payload:
         print("Estimators (name: target MI [kind]; hyper-parameters with defaults):")
         for entry in payload["estimators"]:
