@@ -13,8 +13,9 @@ Methods (``estimate_cmi(x, y, z, method=...)``):
 - ``"auto"``: discrete data go to ``"discrete"``; if the normal scores of (X, Y, Z) look
   jointly Gaussian (:func:`mi_estimators.copula.gaussian_copula_test`) the Gaussian-copula
   value is exact and reported; otherwise ``"ksg"`` in low total dimension
-  (d_x + d_y + d_z <= :data:`CMI_KSG_MAX_DIM`), else ``"neural"``. The reason is in
-  ``result.details["auto"]["reason"]``.
+  (d_x + d_y + d_z <= :data:`CMI_KSG_MAX_DIM`) or with too few samples to train critics
+  (:data:`CMI_NEURAL_MIN_SAMPLES`; it then warns that it is biased), else
+  ``"neural"``. The reason is in ``result.details["auto"]["reason"]``.
 
 CMI is never negative: the reported value and interval are clipped at 0 (the raw value is
 kept in ``details["mi_raw"]``), with a warning when the raw interval lay wholly below 0.
@@ -32,7 +33,7 @@ from mi_estimators.conditional import CMI_ESTIMATORS
 from mi_estimators.copula import COPULA_TEST_MIN_SAMPLES, copula_normalize, copula_test_checked
 from mi_estimators.result import MIResult, normal_interval, to_jsonable
 
-__all__ = ["CMI_METHODS", "CMI_KSG_MAX_DIM", "plan_cmi", "run_cmi"]
+__all__ = ["CMI_METHODS", "CMI_KSG_MAX_DIM", "CMI_NEURAL_MIN_SAMPLES", "plan_cmi", "run_cmi"]
 
 #: Every ``method`` of :func:`mi_estimators.estimate_cmi`.
 CMI_METHODS = ("auto", "ksg", "gaussian-copula", "discrete", "neural")
@@ -41,6 +42,12 @@ CMI_METHODS = ("auto", "ksg", "gaussian-copula", "discrete", "neural")
 #: (k-NN distances concentrate in the joint space: at d_z = 10 KSG-CMI lost the whole 0.22 nats
 #: of a Gaussian test case where the Gaussian-copula value was within 0.001).
 CMI_KSG_MAX_DIM = 5
+
+#: Fewest samples for the neural chain rule: each term must train auto's critics (batch 128 with a
+#: 20 % held-out split); below it a term would fall back to the Gaussian-copula value, which is
+#: not exact once the copula test has rejected (+0.34 nats on a CMI = 0 task with d_z = 5 at
+#: n = 1000 in docs/peers-cmi.md), so auto uses k-NN CMI there and says it is biased.
+CMI_NEURAL_MIN_SAMPLES = 1280
 
 #: Level of the Gaussian-copula test that sends CMI to the Gaussian-copula value (as for MI).
 CMI_COPULA_TEST_LEVEL = 0.01
@@ -70,6 +77,10 @@ def plan_cmi(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> tuple[str, str, dic
         why = f"n = {x.shape[0]} is too few for the Gaussian-copula test"
     if d <= CMI_KSG_MAX_DIM:
         return "ksg", f"{why}; d_x + d_y + d_z = {d} <= {CMI_KSG_MAX_DIM}: k-NN CMI (Frenzel–Pompe)", components
+    if x.shape[0] < CMI_NEURAL_MIN_SAMPLES:
+        return ("ksg", f"{why}; d_x + d_y + d_z = {d} > {CMI_KSG_MAX_DIM}, but n = {x.shape[0]} is too few to "
+                f"train critics (the chain rule needs n >= {CMI_NEURAL_MIN_SAMPLES}): k-NN CMI, which is biased "
+                "in this dimension (see the warning)", components)
     return ("neural", f"{why}; d_x + d_y + d_z = {d} > {CMI_KSG_MAX_DIM}: the chain rule I(X; Y,Z) - I(X; Z) "
             "with the default estimator for each term", components)
 
@@ -83,8 +94,14 @@ def _chain_rule(x, y, z, *, seed, train, critic, options) -> dict:
     part = run_auto("auto", x, z, seed=seed, train=train, critic=critic, options=dict(options))
     mi = full.mi - part.mi
     interval = (full.interval[0] - part.interval[1], full.interval[1] - part.interval[0])
-    return {"mi": mi, "stderr": math.hypot(full.stderr, part.stderr), "interval": interval,
-            "warnings": list(full.warnings) + list(part.warnings),
+    msgs = list(full.warnings) + list(part.warnings)
+    fell_back = [term for term, r in (("I(X; Y,Z)", full), ("I(X; Z)", part))
+                 if r.details["auto"]["reported"] == "gcmi" and "too few to train" in r.details["auto"]["reason"]]
+    if fell_back:
+        msgs.append(f"the chain-rule term(s) {', '.join(fell_back)} had too few samples to train a critic and report "
+                    "the Gaussian-copula value, which is not exact for a non-Gaussian copula: the difference may be "
+                    "biased either way; use method='ksg' or more samples")
+    return {"mi": mi, "stderr": math.hypot(full.stderr, part.stderr), "interval": interval, "warnings": msgs,
             "details": {"estimator": "neural", "mi_raw": mi, "chain_rule": {
                 "I(X; Y,Z)": dict(mi=full.mi, stderr=full.stderr, interval=list(full.interval),
                                   reported=full.details["auto"]["reported"]),
@@ -139,9 +156,11 @@ def run_cmi(method: str, x: np.ndarray, y: np.ndarray, z: np.ndarray, *, seed: i
     msgs = list(out.get("warnings", [])) + msgs
     d = x.shape[1] + y.shape[1] + z.shape[1]
     if method == "ksg" and d > CMI_KSG_MAX_DIM:
-        msgs.append(f"k-NN CMI in d_x + d_y + d_z = {d} > {CMI_KSG_MAX_DIM} dimensions is biased towards 0 (its "
-                    "neighbour distances concentrate; at d_z = 10 it lost the whole 0.22 nats of a Gaussian test "
-                    "case); its interval covers its own noise, not that bias: prefer method='auto'")
+        msgs.append(f"k-NN CMI in d_x + d_y + d_z = {d} > {CMI_KSG_MAX_DIM} dimensions is biased (its neighbour "
+                    "distances concentrate: it returned -0.004 nats for a truth of 0.22 at d_z = 10 on a Gaussian "
+                    "task, and 0.18 for a truth of 0 at d_z = 5 on a non-Gaussian one); its interval covers its own "
+                    f"noise, not that bias. Prefer method='auto' with n >= {CMI_NEURAL_MIN_SAMPLES} (it then trains "
+                    "critics) or fewer dimensions")
     for m in msgs:
         warnings.warn(m, UserWarning, stacklevel=3)
     details = dict(out.get("details", {}), mi_raw=mi_raw, interval_raw=list(raw_interval))
