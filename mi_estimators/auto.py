@@ -73,10 +73,6 @@ KSG_BIAS_GAP = 0.01
 #: (their coverage is measured on the discrete tasks' report half, docs/accuracy.md).
 BIAS_ALLOWANCE = {"ksg": (0.0, 0.12), "gcmi": (0.0, 0.24), "infonce": (0.0, 0.14), "gaussian-copula": (0.0, 0.02)}
 
-#: A value held by at least this fraction of a column's rows is a point mass (an atom): such
-#: data go to the mixed-data KSG, whose counts handle zero distances (Gao et al. 2017).
-ATOM_FRACTION = 0.05
-
 #: Neighbours of the mixed-data KSG on auto's mixed path.
 MIXED_KSG_K = 5
 
@@ -179,32 +175,22 @@ def _shape_plan(d: int, auto: AutoOptions, critic: CriticOptions) -> AutoPlan:
                     "(KSG degrades with dimension), floored by the Gaussian-copula (CCA on normal scores) value")
 
 
-def _atom_columns(a: np.ndarray) -> list[int]:
-    """Columns with a point mass: one value held by at least :data:`ATOM_FRACTION` of the rows."""
-    out = []
-    for j in range(a.shape[1]):
-        _, counts = np.unique(a[:, j], return_counts=True)
-        if counts.max() >= ATOM_FRACTION * a.shape[0] and counts.size > 1:
-            out.append(j)
-    return out
-
-
 def _data_plan(x: np.ndarray, y: np.ndarray) -> AutoPlan | None:
     """A plan for discrete or mixed data (``None`` for continuous data): every column discrete
-    -> the plug-in ``"discrete"`` estimator; some discrete columns or point masses -> the
-    mixed-data KSG of Gao et al. (2017)."""
+    -> the plug-in ``"discrete"`` estimator; some discrete columns -> the mixed-data KSG of Gao
+    et al. (2017). Continuous columns with a point mass (an atom) stay on the continuous path:
+    on the choose half's zero-inflated tasks it had 0.058 nats mean |error| against 0.094 for
+    the mixed-data KSG (docs/accuracy.md)."""
     from mi_estimators.discrete import discrete_columns
 
     disc = [discrete_columns(a) for a in (x, y)]
     if all(np.all(d) for d in disc):
         return AutoPlan("discrete", {}, "every column of x and y is discrete (integer-valued with few levels): "
                         "the plug-in MI with the Miller-Madow correction, interval within [0, min(H(X), H(Y))]")
-    atoms = {label: _atom_columns(a) for label, a in (("x", x), ("y", y))}
-    named = [f"{label} column(s) {np.flatnonzero(d).tolist()} discrete" for label, d in zip("xy", disc) if d.any()]
-    named += [f"{label} column(s) {cols} with a point mass" for label, cols in atoms.items() if cols]
+    named = [f"{label} column(s) {np.flatnonzero(d).tolist()}" for label, d in zip("xy", disc) if d.any()]
     if named:
-        return AutoPlan("mixed-ksg", dict(k=MIXED_KSG_K), f"mixed data ({'; '.join(named)}): the mixed "
-                        f"discrete-continuous KSG of Gao et al. (2017), k = {MIXED_KSG_K}")
+        return AutoPlan("mixed-ksg", dict(k=MIXED_KSG_K), f"mixed data ({' and '.join(named)} discrete, the rest "
+                        f"continuous): the mixed discrete-continuous KSG of Gao et al. (2017), k = {MIXED_KSG_K}")
     return None
 
 

@@ -340,6 +340,7 @@ def test_auto_routes_discrete_and_mixed_data_and_says_why():
     mres = estimate_auto(mx, my)
     assert mres.details["auto"]["method"] == "mixed-ksg" and "discrete" in mres.details["auto"]["reason"]
     assert abs(mres.mi - mixed.mi) < 4 * mres.stderr + 0.03, (mres.mi, mixed.mi, mres.stderr)
+    # a point mass in continuous columns stays on the continuous path (chosen on the choose half)
     zi = synthetic.get_task("zero-inflated:p=0.1,rho=0.9")
     zx, zy = zi.sample(4000, seed=2)
-    assert "point mass" in estimate_auto(zx, zy).details["auto"]["reason"]
+    assert estimate_auto(zx, zy).details["auto"]["method"] not in ("discrete", "mixed-ksg")
