@@ -76,6 +76,8 @@ def cmd_run(args) -> int:
         for method in methods:
             if not _applies(task, method) or (args.methods and method not in args.methods.split(",")):
                 continue
+            if args.families and _family(task) not in args.families.split(","):
+                continue
             for seed in seeds:
                 key = f"{task}|{method}|{seed}"
                 if key in rows:
@@ -130,6 +132,7 @@ def main(argv=None) -> int:
     r.add_argument("--seeds", default="0,1,2")
     r.add_argument("--n", type=int, default=5000)
     r.add_argument("--methods", default="", help="comma list; default all")
+    r.add_argument("--families", default="", help="comma list of task families; default all")
     r.set_defaults(func=cmd_run)
     t = sub.add_parser("table")
     t.add_argument("results")
