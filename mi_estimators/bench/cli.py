@@ -253,6 +253,8 @@ def _cmd_test(args) -> int:
     print(f"{desc}: {res}")
     print(f"null: mean {res.details['null_mean']:.4g}, sd {res.details['null_sd']:.4g} nats over "
           f"{res.n_permutations} draws")
+    for message in res.warnings:
+        print(f"warning: {message}")
     return 0
 
 
