@@ -135,6 +135,18 @@ def check_positive(name: str, value) -> float:
     return float(value)
 
 
+def as_rng(seed) -> np.random.Generator:
+    """A numpy Generator from None (a fixed seed 0, so results are deterministic), a
+    non-negative int or an existing Generator; anything else is a ValueError."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None:
+        seed = 0
+    if isinstance(seed, (bool, float)) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be None, a non-negative int or a numpy Generator, got {seed!r}")
+    return np.random.default_rng(int(seed))
+
+
 def check_bool(name: str, value) -> bool:
     """Return ``bool(value)`` for Python or numpy booleans; else a ValueError."""
 

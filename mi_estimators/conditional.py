@@ -33,9 +33,9 @@ import numpy as np
 from scipy.spatial import cKDTree
 from scipy.special import digamma
 
-from mi_estimators._checks import check_choice, check_int
+from mi_estimators._checks import as_rng, check_choice, check_int
 from mi_estimators.copula import copula_normalize
-from mi_estimators.nonparametric import _count_within, _rng, _standardise, _sum_digamma_half
+from mi_estimators.nonparametric import _count_within, _standardise, _sum_digamma_half
 
 __all__ = ["ksg_cmi", "gaussian_copula_cmi", "CMI_ESTIMATORS"]
 
@@ -75,7 +75,7 @@ def ksg_cmi(x, y, z, *, k: int = 3, n_blocks: int = 10, noise: float = _TIE_NOIS
     if n // n_blocks <= k:
         raise ValueError(f"too few samples: n = {n} in n_blocks = {n_blocks} blocks of {n // n_blocks} "
                          f"must exceed k = {k} per block; give more samples or lower n_blocks")
-    rng = _rng(seed)
+    rng = as_rng(seed)
     x, y, z = _prepare((x, y, z), rng, noise)
     terms = _ksg_cmi_terms(x, y, z, k)
     blocks = np.array_split(rng.permutation(n), n_blocks)

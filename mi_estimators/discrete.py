@@ -25,7 +25,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 from scipy.special import digamma
 
-from mi_estimators._checks import as_2d, check_choice, check_int, check_xy
+from mi_estimators._checks import as_2d, as_rng, check_choice, check_int, check_xy
 from mi_estimators.result import normal_interval
 
 __all__ = [
@@ -452,23 +452,13 @@ def _prepare_knn(x, y, n, k, n_blocks, standardize, workers, what):
     return k, n_blocks, workers
 
 
-def _rng(seed) -> np.random.Generator:
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is None:
-        seed = 0
-    if isinstance(seed, (bool, float)) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be None, a non-negative int or a numpy Generator, got {seed!r}")
-    return np.random.default_rng(int(seed))
-
-
 def _mixed_ksg(x, y, *, k: int = 5, formula: str = "digamma", standardize: bool = True, n_blocks: int = 10,
                workers: int = 1, seed=None) -> dict:
     """Registry implementation of ``"mixed-ksg"`` on checked float64 arrays."""
     n = x.shape[0]
     formula = check_choice("mixed-ksg formula", formula, MIXED_KSG_FORMULAS)
     k, n_blocks, workers = _prepare_knn(x, y, n, k, n_blocks, standardize, workers, "mixed KSG")
-    rng = _rng(seed)
+    rng = as_rng(seed)
     if standardize:
         x, y = _standardise(x), _standardise(y)
     terms, rho = _mixed_ksg_terms(x, y, k, workers, formula)
@@ -566,7 +556,7 @@ def mixed_ksg_cmi(x, y, z, k: int = 5, *, standardize: bool = True, n_blocks: in
     _, z = check_xy(x, z)
     n = x.shape[0]
     k, n_blocks, workers = _prepare_knn(x, y, n, k, n_blocks, standardize, workers, "mixed KSG")
-    rng = _rng(seed)
+    rng = as_rng(seed)
     if standardize:
         x, y, z = _standardise(x), _standardise(y), _standardise(z)
     terms = _mixed_cmi_terms(x, y, z, k, workers)

@@ -34,7 +34,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 from scipy.special import digamma
 
-from mi_estimators._checks import check_choice, check_int, check_xy
+from mi_estimators._checks import as_rng, check_choice, check_int, check_xy
 from mi_estimators.discrete import _discrete, _mixed_ksg
 from mi_estimators.result import MIResult, normal_interval, to_jsonable
 
@@ -56,17 +56,6 @@ _TIE_NOISE = 1e-10
 # ---------------------------------------------------------------------------------------
 # shared helpers
 # ---------------------------------------------------------------------------------------
-def _rng(seed) -> np.random.Generator:
-    """Generator from None (-> fixed seed 0, so results are deterministic), int or Generator."""
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is None:
-        seed = 0
-    if isinstance(seed, (bool, float)) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be None, a non-negative int or a numpy Generator, got {seed!r}")
-    return np.random.default_rng(int(seed))
-
-
 def _standardise(a: np.ndarray) -> tuple[np.ndarray, int]:
     """(a - mean) / std per column; constant columns are only centred. Returns #constant."""
     a = a - a.mean(axis=0)
@@ -160,7 +149,7 @@ def _ksg(
                 f"stderr='blocks' splits the n = {n} samples into n_blocks = {n_blocks} blocks of "
                 f"{n // n_blocks}, which must exceed k = {k}; lower n_blocks or use stderr='pointwise'"
             )
-    rng = _rng(seed)
+    rng = as_rng(seed)
 
     n_const = 0
     if standardize:
@@ -442,7 +431,7 @@ def _sklearn(x, y, *, k: int = 3, reduce: str = "sum", n_blocks: int = 10, max_p
             f"n_blocks must be 0 (no stderr) or >= 2 with n // n_blocks > k = {k}; "
             f"got n_blocks = {n_blocks} for n = {n}"
         )
-    rng = _rng(seed)
+    rng = as_rng(seed)
     matrix = _sklearn_matrix(x, y, k, rng)
     mi = _reduce(matrix, reduce)
     details = {

@@ -391,6 +391,17 @@ def _add_executor_options(p) -> None:
                    help="worker processes of the local executor (default: CPU cores; one torch thread each)")
 
 
+def _add_columns(p, *, z_help: str) -> None:
+    """The data-file arguments shared by ``estimate`` and ``test``: the file, --x/--y/--z, --categorical."""
+    p.add_argument("file", help="a .npz, .csv, .tsv or .parquet file")
+    p.add_argument("--x", metavar="COLS", help="columns (or NPZ array) for X")
+    p.add_argument("--y", metavar="COLS", help="columns (or NPZ array) for Y")
+    p.add_argument("--z", metavar="COLS", default=None, help=z_help)
+    p.add_argument("--categorical", action="store_true",
+                   help="read text columns as discrete variables (integer codes of their sorted labels) "
+                        "instead of refusing them")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from mi_estimators import __version__
 
@@ -418,21 +429,15 @@ def build_parser() -> argparse.ArgumentParser:
                                    "(or --x KEY --y KEY). CSV/Parquet: --x COLS --y COLS, where COLS is a "
                                    "comma list of column names, 0-based indices, half-open ranges 2:5 or "
                                    "inclusive ranges 2-4.")
-    p.add_argument("file", help="a .npz, .csv, .tsv or .parquet file")
-    p.add_argument("--x", metavar="COLS", help="columns (or NPZ array) for X")
-    p.add_argument("--y", metavar="COLS", help="columns (or NPZ array) for Y")
+    _add_columns(p, z_help="columns (or NPZ array) for Z: estimate I(X; Y | Z) (methods auto, ksg, "
+                           "gaussian-copula, discrete, neural)")
     p.add_argument("--estimator", "-e", default="auto",
                    help="estimator name (see 'mi-bench list estimators'); default auto (chosen by the data's shape)")
     p.add_argument("--critic", default=None, help="critic name for neural estimators (see 'mi-bench list critics')")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--option", "-o", action="append", metavar="KEY=VALUE",
                    help="estimator option, repeatable (values parsed as JSON when possible), e.g. -o steps=500")
-    p.add_argument("--z", metavar="COLS", default=None,
-                   help="columns (or NPZ array) for Z: estimate I(X; Y | Z) (methods auto, ksg, gaussian-copula, "
-                        "discrete, neural)")
     p.add_argument("--units", choices=["nats", "bits"], default="nats", help="units of the printed value")
-    p.add_argument("--categorical", action="store_true",
-                   help="read text columns as discrete variables (integer codes of their labels) instead of refusing them")
     p.add_argument("--json", action="store_true", help="print the result (estimate, stderr, interval, config) as JSON")
     p.set_defaults(func=_cmd_estimate)
 
@@ -440,10 +445,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Test independence (or conditional independence given --z) of column groups "
                                    "of a data file by permutation, with an MI / CMI statistic (nats). Continuous Z: "
                                    "Runge's local permutation; discrete Z: permutation within strata.")
-    p.add_argument("file", help="a .npz, .csv, .tsv or .parquet file")
-    p.add_argument("--x", metavar="COLS", help="columns (or NPZ array) for X")
-    p.add_argument("--y", metavar="COLS", help="columns (or NPZ array) for Y")
-    p.add_argument("--z", metavar="COLS", default=None, help="columns (or NPZ array) to condition on")
+    _add_columns(p, z_help="columns (or NPZ array) to condition on")
     p.add_argument("--permutations", type=_positive_int, default=199, help="null draws (default 199)")
     p.add_argument("--statistic", default="auto", choices=["auto", "ksg", "discrete", "gaussian-copula"],
                    help="the MI / CMI statistic (default auto: discrete for discrete data, else ksg)")
@@ -451,8 +453,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k-perm", dest="k_perm", type=_positive_int, default=5,
                    help="neighbourhood of the local permutation (default 5)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--categorical", action="store_true",
-                   help="read text columns as discrete variables (integer codes of their labels)")
     p.add_argument("--json", action="store_true", help="print the statistic, p-value and null draws as JSON")
     p.set_defaults(func=_cmd_test)
 
