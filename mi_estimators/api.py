@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from mi_estimators._checks import check_choice, check_xy, check_xyz
 from mi_estimators.options import CriticOptions, TrainOptions, changed_fields, field_names, split_options
-from mi_estimators.result import UNITS, MIResult
+from mi_estimators.result import UNITS, MIResult, emit_warnings
 
 __all__ = ["estimate_mi", "estimate_cmi", "list_estimators", "valid_options", "FAMILIES", "AUTO"]
 
@@ -186,8 +186,9 @@ def estimate_mi(x, y, estimator: str = AUTO, critic: str | None = None, *,
         held-out set, a small optimistic selection effect. Nonparametric estimators give
         ``mi ± 1.96 stderr``; ``auto`` widens its interval by a calibrated bias allowance.
 
-    Warns when the estimate is within 0.1 nats of the bound's ceiling (InfoNCE's ``log B``):
-    raise ``batch_size``. Raises ``ValueError`` for bad input, and
+    Every caveat about the reported value is in ``result.warnings`` and issued once as a Python
+    warning (e.g. an estimate within 0.1 nats of the bound's ceiling, InfoNCE's ``log B``:
+    raise ``batch_size``). Raises ``ValueError`` for bad input, and
     :class:`mi_estimators.training.TrainingDivergedError` when training produces NaN/inf.
     """
     t0 = time.perf_counter()
@@ -211,6 +212,7 @@ def estimate_mi(x, y, estimator: str = AUTO, critic: str | None = None, *,
     if transform is not None:
         result.config["transform"] = transform
     result.seconds = time.perf_counter() - t0
+    emit_warnings(result.warnings)
     return result if units == "nats" else result.in_units(units)
 
 
@@ -237,4 +239,5 @@ def estimate_cmi(x, y, z, method: str = AUTO, *, seed: int = 0, units: str = "na
         _refuse_training_options(method, train, critic)
     result = run_cmi(method, x, y, z, seed=seed, train=train, critic=critic, options=rest)
     result.seconds = time.perf_counter() - t0
+    emit_warnings(result.warnings)
     return result if units == "nats" else result.in_units(units)

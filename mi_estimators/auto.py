@@ -37,7 +37,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -47,7 +46,7 @@ from mi_estimators.copula import COPULA_TEST_MIN_SAMPLES, copula_normalize, copu
 from mi_estimators.neural import estimate_neural
 from mi_estimators.nonparametric import estimate_nonparametric
 from mi_estimators.options import CriticOptions, TrainOptions, field_names, split_options
-from mi_estimators.result import MIResult, to_jsonable
+from mi_estimators.result import Caveat, MIResult, emit_warnings, to_jsonable
 
 __all__ = ["copula_normalize", "COPULA_TEST_LEVEL", "COPULA_CHECK_Z", "choose_estimator", "estimate_auto",
            "option_names", "OWN_OPTIONS", "floor_applies", "k1_shows_bias", "KSG_MAX_DIM", "KSG_BIAS_GAP",
@@ -317,8 +316,7 @@ def _run_neural(plan: AutoPlan, x, y, normal_scores, gc, seed, train, critic, bo
     o = plan.options
     nx, ny = normal_scores if o["transform"] == "copula" else (x, y)
     critic = dataclasses.replace(critic, **{k: o[k] for k in ("critic", "hidden", "n_critics", "combine")})
-    res = estimate_neural(nx, ny, "infonce", seed=seed, train=train, critic=critic, bound_options=bound_options,
-                          warn_stacklevel=6)
+    res = estimate_neural(nx, ny, "infonce", seed=seed, train=train, critic=critic, bound_options=bound_options)
     out.components["infonce"] = dict(mi=res.mi, stderr=res.stderr, interval=list(res.interval))
     out.report(res, "infonce")
     if o["floor"] == "gcmi" and floor_applies(res.mi, res.stderr, gc.mi, gc.stderr):
@@ -355,10 +353,8 @@ def _warn_unused_critic_options(out: _Outcome, critic: CriticOptions, d: int) ->
     why = {"ksg": f"KSG (d_x + d_y = {d} <= {KSG_MAX_DIM})", "discrete": "the discrete plug-in estimator",
            "mixed-ksg": "the mixed-data KSG"}.get(out.reported,
                                                   "the Gaussian-copula value (the copula test did not reject)")
-    msg = (f"auto chose {why}; {', '.join(ignored)} apply to neural estimators only and were ignored; "
-           "pass estimator='infonce' (or another bound) to train critics")
-    warnings.warn(msg, RuntimeWarning, stacklevel=5)
-    return [msg]
+    return [Caveat(f"auto chose {why}; {', '.join(ignored)} apply to neural estimators only and were ignored; "
+                   "pass estimator='infonce' (or another bound) to train critics", RuntimeWarning)]
 
 
 def run_plan(plan: AutoPlan, x: np.ndarray, y: np.ndarray, *, seed: int = 0, auto: AutoOptions = AutoOptions(),
@@ -403,6 +399,11 @@ def run_plan(plan: AutoPlan, x: np.ndarray, y: np.ndarray, *, seed: int = 0, aut
 
 def _auto_result(plan, method, out: _Outcome, auto: AutoOptions, seed, n, auto_warnings, t0) -> MIResult:
     value, res = out.value, out.record
+    record_warnings = list(res.warnings)
+    if value is not res:   # the floor replaced the trained value: its caveats are about a component
+        record_warnings = [Caveat(f"about the {out.record.estimator} check ({res.mi:.3f} nats), not the reported "
+                                  f"value ({value.mi:.3f} nats, {out.reported}): {m}", getattr(m, "category", UserWarning))
+                           for m in record_warnings]
     sampling_interval = tuple(float(v) for v in value.interval)
     calibrated = auto.interval == "calibrated" and out.reported in BIAS_ALLOWANCE
     interval = calibrated_interval(value.mi, sampling_interval, out.reported) if calibrated else sampling_interval
@@ -418,7 +419,7 @@ def _auto_result(plan, method, out: _Outcome, auto: AutoOptions, seed, n, auto_w
     return MIResult(mi=float(value.mi), stderr=float(value.stderr), interval=tuple(float(v) for v in interval),
                     per_critic=np.asarray(value.per_critic, dtype=float), estimator="auto", target="kl",
                     n_samples=n, seconds=time.perf_counter() - t0, config=to_jsonable(config),
-                    history=list(res.history), warnings=list(res.warnings) + auto_warnings,
+                    history=list(res.history), warnings=record_warnings + auto_warnings,
                     details=to_jsonable(details))
 
 
@@ -456,4 +457,6 @@ def estimate_auto(x, y, *, seed: int = 0, **options) -> MIResult:
     """
     x, y = check_xy(x, y)
     train, critic, rest = split_options(options)
-    return run_auto("auto", x, y, seed=seed, train=train, critic=critic, options=rest)
+    result = run_auto("auto", x, y, seed=seed, train=train, critic=critic, options=rest)
+    emit_warnings(result.warnings)
+    return result

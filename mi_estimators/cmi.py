@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 
 import numpy as np
 
@@ -162,8 +161,6 @@ def run_cmi(method: str, x: np.ndarray, y: np.ndarray, z: np.ndarray, *, seed: i
                     "task, and 0.18 for a truth of 0 at d_z = 5 on a non-Gaussian one); its interval covers its own "
                     f"noise, not that bias. Prefer method='auto' with n >= {CMI_NEURAL_MIN_SAMPLES} (it then trains "
                     "critics) or fewer dimensions")
-    for m in msgs:
-        warnings.warn(m, UserWarning, stacklevel=3)
     details = dict(out.get("details", {}), mi_raw=mi_raw, interval_raw=list(raw_interval))
     if auto is not None:
         details["auto"] = auto

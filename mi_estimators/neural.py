@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 
 import numpy as np
 
@@ -138,18 +137,18 @@ def run_neural(name: str, x: np.ndarray, y: np.ndarray, *, seed: int, train: Tra
                critic: CriticOptions, options: dict) -> MIResult:
     """The neural family's runner for :func:`mi_estimators.estimate_mi`: ``options`` are the
     bound's hyper-parameters."""
-    return estimate_neural(x, y, name, seed=seed, train=train, critic=critic, bound_options=options,
-                           warn_stacklevel=4)
+    return estimate_neural(x, y, name, seed=seed, train=train, critic=critic, bound_options=options)
 
 
 def estimate_neural(x: np.ndarray, y: np.ndarray, name: str, *, seed: int, train: TrainOptions,
-                    critic: CriticOptions, bound_options: dict, warn_stacklevel: int = 3) -> MIResult:
+                    critic: CriticOptions, bound_options: dict) -> MIResult:
     """Train ``critic.n_critics`` critics to bound ``name`` on checked samples and report it.
 
     ``x, y``: float64 arrays from :func:`mi_estimators._checks.check_xy`. ``critic`` fields
     left ``None`` take this path's defaults (separable, :data:`DEFAULT_HIDDEN`, 1 critic,
     ``combine="estimates"``). See :func:`mi_estimators.estimate_mi` for what the value, its
-    ``stderr`` and ``interval`` cover.
+    ``stderr`` and ``interval`` cover. Caveats go to ``result.warnings`` (the public entry
+    points issue them as Python warnings).
     """
     import torch
 
@@ -193,8 +192,6 @@ def estimate_neural(x: np.ndarray, y: np.ndarray, name: str, *, seed: int, train
     eval_bs = train.heldout_batch_size
     ceiling = info.ceiling(eval_bs) if callable(getattr(info, "ceiling", None)) else None
     msgs = _warnings(name, mi, se_sampling, ceiling, eval_bs)
-    for m in msgs:
-        warnings.warn(m, UserWarning, stacklevel=warn_stacklevel)
 
     config = dict(
         estimator=name, critic=kind, n_critics=k, combine=critic.combine, seed=seed,

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import math
 import os
-import warnings
 from typing import Callable
 
 import numpy as np
@@ -36,7 +35,7 @@ from scipy.special import digamma
 
 from mi_estimators._checks import as_rng, check_choice, check_int, check_xy
 from mi_estimators.discrete import _discrete, _mixed_ksg
-from mi_estimators.result import MIResult, normal_interval, to_jsonable
+from mi_estimators.result import Caveat, MIResult, emit_warnings, normal_interval, to_jsonable
 
 __all__ = [
     "NONPARAMETRIC_ESTIMATORS",
@@ -180,15 +179,14 @@ def _ksg(
     # Ties that the noise had to break: with noise 1e-10 an eps this small means duplicates.
     scale = max(np.abs(x).mean(axis=0).max(), np.abs(y).mean(axis=0).max(), 1.0)
     n_tied = int((eps <= 1e4 * noise * scale).sum())
+    caveats = []
     if n_tied:
         details["tied_points"] = n_tied
-        warnings.warn(
-            f"KSG: {n_tied} of {n} samples have their {k}-th neighbour at (near) zero distance, "
+        caveats.append(Caveat(
+            f"KSG: {n_tied} of {n} samples have their neighbour number {k} at (near) zero distance, "
             "i.e. the data hold duplicates or are discrete; KSG assumes continuous densities and "
-            "its estimate is then unreliable",
-            RuntimeWarning,
-            stacklevel=3,
-        )
+            "its estimate is then unreliable (estimator='discrete' or 'mixed-ksg' handle such data)",
+            RuntimeWarning))
 
     if stderr == "pointwise":
         se = details["stderr_pointwise"]
@@ -201,7 +199,7 @@ def _ksg(
         se = float(est.std(ddof=1) / math.sqrt(n_blocks))
         details["n_blocks"] = n_blocks
         details["block_estimates"] = est.tolist()
-    return {"mi": mi, "stderr": se, "details": details}
+    return {"mi": mi, "stderr": se, "details": details, "warnings": caveats}
 
 
 def ksg_mi(
@@ -263,6 +261,7 @@ def ksg_mi(
         x, y, k=k, standardize=standardize, noise=noise, stderr=stderr, n_blocks=n_blocks,
         workers=workers, seed=seed,
     )
+    emit_warnings(out["warnings"])
     return out if full_output else out["mi"]
 
 
@@ -492,7 +491,9 @@ def _entry(name: str, impl: Callable[..., dict], options: tuple[str, ...]) -> Ca
         for key in opts:
             check_choice(f"option for estimator {name!r}:", key, options)
         x, y = check_xy(x, y)
-        return impl(x, y, seed=seed, **opts)
+        out = impl(x, y, seed=seed, **opts)
+        emit_warnings(out.get("warnings", []))
+        return out
 
     run.__name__ = f"{name.replace('-', '_')}_estimator"
     run.__doc__ = (
@@ -529,8 +530,8 @@ def estimate_nonparametric(name: str, x: np.ndarray, y: np.ndarray, *, seed, opt
     """Run the registry entry ``name`` on samples already checked by
     :func:`mi_estimators._checks.check_xy` and return an :class:`MIResult` (nats).
 
-    Caveats an implementation returns (``out["warnings"]``) are issued and kept in
-    ``result.warnings``. The interval is the estimator's own (``details["interval"]``, e.g. the discrete estimator's,
+    Caveats an implementation returns (``out["warnings"]``) are kept in ``result.warnings``
+    (the public entry points issue them as Python warnings). The interval is the estimator's own (``details["interval"]``, e.g. the discrete estimator's,
     clipped to [0, min(H(X), H(Y))]) or the normal 95 % interval ``mi ± 1.96 stderr`` (NaN ends without a
     standard error). Unknown options are a ``ValueError`` naming the valid ones.
     """
@@ -550,8 +551,6 @@ def estimate_nonparametric(name: str, x: np.ndarray, y: np.ndarray, *, seed, opt
     config = dict(estimator=name, seed=seed, options=options, version=__version__)
     interval = tuple(out["details"]["interval"]) if "interval" in out.get("details", {}) else normal_interval(mi, se)
     msgs = list(out.get("warnings", []))
-    for m in msgs:
-        warnings.warn(m, UserWarning, stacklevel=4)
     return MIResult(mi=mi, stderr=se, interval=interval, per_critic=np.array([mi]), warnings=msgs,
                     estimator=name, target="kl", n_samples=x.shape[0], seconds=time.perf_counter() - t0,
                     config=to_jsonable(config), details=to_jsonable(out.get("details", {})))

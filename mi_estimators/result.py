@@ -16,11 +16,32 @@ from typing import Mapping
 
 import numpy as np
 
-__all__ = ["MIResult", "to_jsonable", "t_interval", "normal_interval", "UNITS", "NATS_PER_UNIT"]
+__all__ = ["MIResult", "to_jsonable", "t_interval", "normal_interval", "UNITS", "NATS_PER_UNIT", "Caveat",
+           "emit_warnings"]
 
 #: Units an estimate can be reported in, and how many nats one of each is.
 NATS_PER_UNIT = {"nats": 1.0, "bits": math.log(2.0)}
 UNITS = tuple(NATS_PER_UNIT)
+
+
+class Caveat(str):
+    """A message for ``result.warnings``: a plain string that remembers the Python warning
+    category it is issued with (``UserWarning`` unless given)."""
+
+    category = UserWarning
+
+    def __new__(cls, text: str, category: type[Warning] = UserWarning):
+        obj = super().__new__(cls, text)
+        obj.category = category
+        return obj
+
+
+def emit_warnings(messages, stacklevel: int = 3) -> None:
+    """Issue each message once as a Python warning of its category (the one place estimates warn)."""
+    import warnings
+
+    for message in dict.fromkeys(messages):
+        warnings.warn(str(message), getattr(message, "category", UserWarning), stacklevel=stacklevel)
 
 
 def to_jsonable(value):

@@ -418,3 +418,48 @@ def test_mi_estimator_reports_in_bits_when_asked(small):
     nats = MIEstimator("ksg").fit(x, y)
     bits = MIEstimator("ksg", units="bits").fit(x, y)
     assert bits.result_.units == "bits" and bits.mi_ == pytest.approx(nats.mi_ / math.log(2))
+
+
+def test_one_warnings_channel_every_caveat_is_in_the_result_and_issued_once():
+    import warnings as _w
+
+    rng = np.random.default_rng(5)
+    x = rng.integers(0, 3, size=(500, 1)).astype(float)
+    y = x + rng.integers(0, 2, size=(500, 1))
+    with _w.catch_warnings(record=True) as caught:
+        _w.simplefilter("always")
+        res = estimate_mi(x, y, "ksg")
+    assert any("duplicates" in m for m in res.warnings)                  # KSG's tie warning is in the result
+    assert [str(c.message) for c in caught] == [str(m) for m in res.warnings]   # and issued exactly once
+    assert caught[0].category is RuntimeWarning and "neighbour number 3" in res.warnings[0]
+
+
+def test_a_component_warning_says_it_is_about_the_component_when_the_floor_is_reported(monkeypatch):
+    """auto's InfoNCE check warns (here: a stand-in caveat), but the Gaussian-copula value is
+    reported: the caveat must name the component, not read as if it were about the reported value."""
+    from mi_estimators import neural
+    from mi_estimators.auto import estimate_auto
+
+    monkeypatch.setattr(neural, "_warnings", lambda *a: ["the estimate 0.012 nats is close to a ceiling"])
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2000, 2))
+    y = 0.6 * x + 0.8 * rng.standard_normal((2000, 2))
+    with pytest.warns(UserWarning, match="about the infonce check"):
+        res = estimate_auto(x, y, copula_test=False, steps=1, hidden=(8,), embed_dim=4, eval_every=1)
+    assert res.details["auto"]["reported"] == "gcmi"
+    assert res.warnings == [f"about the infonce check ({res.details['auto']['components']['infonce']['mi']:.3f} "
+                            f"nats), not the reported value ({res.mi:.3f} nats, gcmi): the estimate 0.012 nats is "
+                            "close to a ceiling"]
+
+
+def test_cli_prints_each_warning_once_without_file_paths(tmp_path, capsys):
+    from mi_estimators.bench.cli import main
+
+    rng = np.random.default_rng(5)
+    x = rng.integers(0, 3, size=(500, 1)).astype(float)
+    np.savetxt(tmp_path / "d.csv", np.hstack([x, x + rng.integers(0, 2, size=(500, 1))]), delimiter=",",
+               header="a,b", comments="")
+    assert main(["estimate", str(tmp_path / "d.csv"), "-e", "ksg"]) == 0
+    captured = capsys.readouterr()
+    lines = [line for line in captured.out.splitlines() if line.startswith("warning: ")]
+    assert len(lines) == 1 and "duplicates" in lines[0] and ".py:" not in captured.out + captured.err

@@ -214,14 +214,20 @@ def _cmd_estimate(args) -> int:
     if not args.json:
         dims = ", ".join(f"dim {n} = {a.shape[1]}" for n, a in zip("xyz", arrays))
         _say(args, f"estimating {what} with {args.estimator} on {desc}: n = {arrays[0].shape[0]}, {dims}")
-    if conditional:
-        result = mi_estimators.estimate_cmi(*arrays, method=args.estimator, units=args.units, **options)
-    else:
-        result = mi_estimators.estimate_mi(*arrays, estimator=args.estimator, units=args.units, **options)
+    import warnings
+
+    with warnings.catch_warnings():   # printed once below, from result.warnings, without file paths
+        warnings.simplefilter("ignore")
+        if conditional:
+            result = mi_estimators.estimate_cmi(*arrays, method=args.estimator, units=args.units, **options)
+        else:
+            result = mi_estimators.estimate_mi(*arrays, estimator=args.estimator, units=args.units, **options)
     out = _result_dict(result, args.estimator, arrays[0].shape[0], desc)
     if args.json:
         print(json.dumps(out, indent=2, sort_keys=True, default=str))
         return 0
+    if result.estimator == "sklearn-mi":   # a sum of per-pair values, not the joint MI
+        what = "sum over feature pairs of I(X_i; Y_j)"
     line = f"{what} = {out['mi']:.4f} {result.units}"
     if out["stderr"] is not None:
         line += f"  (stderr {out['stderr']:.4f}"
@@ -236,6 +242,8 @@ def _cmd_estimate(args) -> int:
         if any(auto.get("bias_allowance", (0.0, 0.0))) and lo is not None:
             print(f"95% interval = sampling interval [{lo:.4f}, {hi:.4f}] (nats) widened by the calibrated bias "
                   f"allowance of the reported method ({auto['reported']}; docs/accuracy.md)")
+    for message in result.warnings:
+        print(f"warning: {message}")
     return 0
 
 
@@ -245,8 +253,12 @@ def _cmd_test(args) -> int:
 
     specs = [("--x", args.x), ("--y", args.y)] + ([("--z", args.z)] if args.z is not None else [])
     arrays, desc = load_columns(args.file, specs, categorical=args.categorical)
-    res = independence_test(*arrays, n_permutations=args.permutations, seed=args.seed, method=args.statistic,
-                            k=args.k, k_perm=args.k_perm)
+    import warnings
+
+    with warnings.catch_warnings():   # printed once below, without file paths
+        warnings.simplefilter("ignore")
+        res = independence_test(*arrays, n_permutations=args.permutations, seed=args.seed,
+                                method=args.statistic, k=args.k, k_perm=args.k_perm)
     if args.json:
         print(json.dumps(dict(res.to_dict(), source=desc, units="nats"), indent=2, sort_keys=True))
         return 0
