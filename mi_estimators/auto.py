@@ -43,7 +43,7 @@ import numpy as np
 
 from mi_estimators._checks import check_bool, check_choice, check_no_constant_columns, check_xy
 from mi_estimators.copula import COPULA_TEST_MIN_SAMPLES, copula_normalize, copula_test_checked
-from mi_estimators.neural import estimate_neural
+from mi_estimators.neural import estimate_neural, fitted_batch
 from mi_estimators.nonparametric import estimate_nonparametric
 from mi_estimators.options import CriticOptions, TrainOptions, field_names, split_options
 from mi_estimators.result import Caveat, MIResult, emit_warnings, to_jsonable
@@ -251,8 +251,6 @@ def _check_option_names(names) -> None:
                          + ("; auto picks KSG's k itself: pass estimator='ksg' for a fixed k" if "k" in unknown else ""))
 
 
-def _min_samples_neural(batch_size: int, heldout_fraction: float) -> int:
-    return math.ceil(max(batch_size / (1 - heldout_fraction), 2 * batch_size / heldout_fraction))
 
 
 @dataclass
@@ -268,6 +266,7 @@ class _Outcome:
     reason: str = ""
     components: dict = field(default_factory=dict)
     resolved: dict = field(default_factory=dict)   # choices the run made (KSG's k)
+    extra: list = field(default_factory=list)      # caveats of auto's own about the reported value
 
     def report(self, result: MIResult, reported: str, *, keep_record: bool = False) -> None:
         self.value, self.reported = result, reported
@@ -309,9 +308,15 @@ def _run_ksg(plan: AutoPlan, x, y, seed, out: _Outcome) -> _Outcome:
 
 def _run_neural(plan: AutoPlan, x, y, normal_scores, gc, seed, train, critic, bound_options,
                 out: _Outcome) -> _Outcome:
-    if x.shape[0] < _min_samples_neural(train.batch_size, train.heldout_fraction):
+    if fitted_batch(x.shape[0], train) is None:
         out.reason += f"; only n = {x.shape[0]} samples, too few to train a critic: Gaussian-copula value"
         out.report(gc, "gcmi")
+        test = out.components.get("copula_test")
+        if test is None or test["pvalue"] < COPULA_TEST_LEVEL:   # the copula value is not known to be exact
+            out.extra.append(Caveat(
+                f"only n = {x.shape[0]} samples, too few to train a critic, so the Gaussian-copula value is reported "
+                f"although the Gaussian-copula test {'rejects' if test else 'did not run'}: it is then only a lower "
+                "estimate of the MI, low by about the copula's departure from Gaussian"))
         return out
     o = plan.options
     nx, ny = normal_scores if o["transform"] == "copula" else (x, y)
@@ -419,7 +424,7 @@ def _auto_result(plan, method, out: _Outcome, auto: AutoOptions, seed, n, auto_w
     return MIResult(mi=float(value.mi), stderr=float(value.stderr), interval=tuple(float(v) for v in interval),
                     per_critic=np.asarray(value.per_critic, dtype=float), estimator="auto", target="kl",
                     n_samples=n, seconds=time.perf_counter() - t0, config=to_jsonable(config),
-                    history=list(res.history), warnings=record_warnings + auto_warnings,
+                    history=list(res.history), warnings=record_warnings + out.extra + auto_warnings,
                     details=to_jsonable(details))
 
 

@@ -43,10 +43,10 @@ CMI_METHODS = ("auto", "ksg", "gaussian-copula", "discrete", "neural")
 #: 0.027 at d = 9 (k-NN distances concentrate in the joint space).
 CMI_KSG_MAX_DIM = 3
 
-#: Fewest samples for the neural chain rule: each term must train auto's critics (batch 128 with a
-#: 20 % held-out split); below it a term would fall back to the Gaussian-copula value, which is
-#: not exact once the copula test has rejected (+0.34 nats on a CMI = 0 task with d_z = 5 at
-#: n = 1000 in docs/peers-cmi.md), so auto uses k-NN CMI there and says it is biased.
+#: Fewest samples for the neural chain rule at auto's batch of 128 with a 20 % held-out split
+#: (smaller n trains with a lowered batch, whose InfoNCE ceiling log B and noise are worse):
+#: below it a chain-rule term at n = 1000 fell back to the Gaussian-copula value, +0.34 nats on
+#: a CMI = 0 task with d_z = 5 (docs/peers-cmi.md), so auto uses k-NN CMI there and says it is biased.
 CMI_NEURAL_MIN_SAMPLES = 1280
 
 #: Level of the Gaussian-copula test that sends CMI to the Gaussian-copula value (as for MI).

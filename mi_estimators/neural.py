@@ -10,6 +10,7 @@ their ``divergence=``. Values in nats.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 
@@ -17,9 +18,9 @@ import numpy as np
 
 from mi_estimators._checks import check_choice, check_int, check_no_constant_columns
 from mi_estimators.options import CriticOptions, TrainOptions, field_names
-from mi_estimators.result import MIResult, t_interval, to_jsonable
+from mi_estimators.result import Caveat, MIResult, t_interval, to_jsonable
 
-__all__ = ["estimate_neural", "run_neural", "DEFAULT_HIDDEN", "UNSTABLE_STDERR", "TRAINING_BOUND_DEFAULTS",
+__all__ = ["estimate_neural", "run_neural", "fitted_batch", "MIN_ADAPTED_BATCH", "DEFAULT_HIDDEN", "UNSTABLE_STDERR", "TRAINING_BOUND_DEFAULTS",
            "standardize_split", "infonce_implied_mi"]
 
 #: Hidden layers of a named bound's critic when ``hidden=None`` (auto's neural path has its own).
@@ -70,6 +71,33 @@ def _make_bound(name: str, bound_options: dict):
             f"invalid option(s) for estimator {name!r}: {exc}. Training options "
             f"are {', '.join(dict.fromkeys(n for n in names if n != 'critic'))}"
         ) from None
+
+
+#: Smallest batch the neural path lowers ``batch_size`` to when n is too small for the one asked for.
+MIN_ADAPTED_BATCH = 16
+
+
+def fitted_batch(n: int, train: TrainOptions) -> int | None:
+    """The largest power-of-two batch <= ``train.batch_size`` (and >= :data:`MIN_ADAPTED_BATCH`)
+    for which n samples give one training batch and two held-out batches; None if none fits."""
+    n_held = int(round(n * train.heldout_fraction))
+    b = train.batch_size
+    while b >= MIN_ADAPTED_BATCH:
+        if n - n_held >= b and n_held >= 2 * (train.eval_batch_size or b):
+            return b
+        b = b // 2 if b & (b - 1) == 0 else 1 << (b.bit_length() - 1)
+    return None
+
+
+def _adapt_batch(n: int, train: TrainOptions) -> tuple[TrainOptions, list]:
+    """``train`` with a batch that fits n samples, and the caveat saying so (or unchanged)."""
+    b = fitted_batch(n, train)
+    if b is None or b == train.batch_size:
+        return train, []
+    note = Caveat(f"batch_size lowered from {train.batch_size} to {b} to fit n = {n} samples (one training batch and "
+                  "two held-out batches); batch-size-dependent bounds are capped lower (InfoNCE at log "
+                  f"{b} = {math.log(b):.2f} nats) and noisier; pass a smaller batch_size to silence this")
+    return dataclasses.replace(train, batch_size=b), [note]
 
 
 def _check_sizes(n: int, train: TrainOptions) -> tuple[int, int]:
@@ -163,6 +191,7 @@ def estimate_neural(x: np.ndarray, y: np.ndarray, name: str, *, seed: int, train
     split_seed = seed if train.split_seed is None else int(train.split_seed)
     bound, bound_kw = _make_bound(name, bound_options)
     n = x.shape[0]
+    train, adapted = _adapt_batch(n, train)
     n_train, n_held = _check_sizes(n, train)
 
     tr, va = training.split_indices(n, train.heldout_fraction, split_seed)
@@ -191,7 +220,7 @@ def estimate_neural(x: np.ndarray, y: np.ndarray, name: str, *, seed: int, train
     info = bound.info
     eval_bs = train.heldout_batch_size
     ceiling = info.ceiling(eval_bs) if callable(getattr(info, "ceiling", None)) else None
-    msgs = _warnings(name, mi, se_sampling, ceiling, eval_bs)
+    msgs = adapted + _warnings(name, mi, se_sampling, ceiling, eval_bs)
 
     config = dict(
         estimator=name, critic=kind, n_critics=k, combine=critic.combine, seed=seed,

@@ -344,3 +344,23 @@ def test_auto_routes_discrete_and_mixed_data_and_says_why():
     zi = synthetic.get_task("zero-inflated:p=0.1,rho=0.9")
     zx, zy = zi.sample(4000, seed=2)
     assert estimate_auto(zx, zy).details["auto"]["method"] not in ("discrete", "mixed-ksg")
+
+
+def test_small_n_trains_critics_with_a_lowered_batch_instead_of_a_silent_copula_fallback():
+    """n = 1000 with d > 3 and a rejected copula test: auto used to report the Gaussian-copula value
+    with no warning (a lower estimate there); now its critics train with batch 64 and it says so."""
+    import warnings as _w
+
+    import synthetic
+
+    task = synthetic.get_task("spiral-multinormal-sparse-3-3-2-2.0")
+    x, y = task.sample(1000, seed=0)
+    with _w.catch_warnings():
+        _w.simplefilter("ignore")
+        res = estimate_auto(x, y, steps=60, eval_every=20)
+    assert res.config["batch_size"] == 64 and res.details["auto"]["components"]["copula_test"]["pvalue"] < 0.01
+    assert any("batch_size lowered from 128 to 64" in m for m in res.warnings)
+    # far too few samples for any batch: the copula value, with a warning that it is only a lower estimate
+    with pytest.warns(UserWarning, match="only a lower estimate"):
+        small = estimate_auto(x[:150], y[:150])
+    assert small.details["auto"]["reported"] == "gcmi"
