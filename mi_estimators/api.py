@@ -185,6 +185,8 @@ def estimate_mi(x, y, estimator: str = AUTO, critic: str | None = None, *,
         ``K = 1`` it also misses seed variance. Early stopping selects weights on the same
         held-out set, a small optimistic selection effect. Nonparametric estimators give
         ``mi ± 1.96 stderr``; ``auto`` widens its interval by a calibrated bias allowance.
+        MI (and φ-MI) is never negative: the value and the interval's ends are clipped at 0,
+        the raw ones kept in ``details["mi_raw"]`` and ``details["interval_raw"]``.
 
     Every caveat about the reported value is in ``result.warnings`` and issued once as a Python
     warning (e.g. an estimate within 0.1 nats of the bound's ceiling, InfoNCE's ``log B``:
@@ -211,6 +213,7 @@ def estimate_mi(x, y, estimator: str = AUTO, critic: str | None = None, *,
     result = family.run(estimator, x, y, seed=seed, train=train, critic=critic_options, options=rest)
     if transform is not None:
         result.config["transform"] = transform
+    result = result.clipped_at_zero()
     result.seconds = time.perf_counter() - t0
     emit_warnings(result.warnings)
     return result if units == "nats" else result.in_units(units)

@@ -134,6 +134,22 @@ class MIResult:
             per_critic=np.asarray(self.per_critic, dtype=float) * f, units=units,
             config={**self.config, "units": units})
 
+    def clipped_at_zero(self) -> "MIResult":
+        """This result with ``mi`` and the interval's ends clipped at 0 (MI and φ-MI are never
+        negative); the raw values move to ``details["mi_raw"]`` / ``details["interval_raw"]``,
+        and a caveat is added when the whole raw interval lay below 0."""
+        if self.mi >= 0 and not self.interval[0] < 0:
+            return self
+        lo, hi = self.interval
+        details = {**self.details, "mi_raw": self.mi, "interval_raw": [lo, hi]}
+        notes = list(self.warnings)
+        if math.isfinite(hi) and hi < 0:
+            notes.append(Caveat(f"the raw estimate {self.mi:.4g} nats and its whole interval [{lo:.4g}, {hi:.4g}] "
+                                "lie below 0, which MI cannot: the estimator is biased here (an untrained or "
+                                "mis-specified critic, or too few samples); the reported value is clipped to 0"))
+        return dataclasses.replace(self, mi=max(self.mi, 0.0), interval=(max(lo, 0.0), max(hi, 0.0)),
+                                   details=details, warnings=notes)
+
     def to_dict(self) -> dict:
         """JSON-friendly dict of every field."""
         return to_jsonable(dict(

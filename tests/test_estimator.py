@@ -463,3 +463,20 @@ def test_cli_prints_each_warning_once_without_file_paths(tmp_path, capsys):
     captured = capsys.readouterr()
     lines = [line for line in captured.out.splitlines() if line.startswith("warning: ")]
     assert len(lines) == 1 and "duplicates" in lines[0] and ".py:" not in captured.out + captured.err
+
+
+def test_mi_is_never_reported_negative_and_the_raw_value_is_kept():
+    """Independent data: a trained bound or KSG may land below 0; the reported value and the
+    interval's ends are clipped at 0 (MI >= 0), the raw ones kept in details."""
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((1500, 1))
+    y = rng.standard_normal((1500, 1))
+    for seed in range(6):
+        res = estimate_mi(x, y, "ksg", seed=seed)
+        assert res.mi >= 0 and res.interval[0] >= 0 and res.interval[1] >= 0
+        raw = res.details.get("mi_raw", res.mi)
+        if raw < 0:   # clipped: the raw value and interval are in details
+            assert res.mi == 0.0 and res.details["interval_raw"][0] < 0
+            break
+    else:
+        pytest.fail("no seed gave a negative raw KSG value on independent data")
