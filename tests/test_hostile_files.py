@@ -312,3 +312,16 @@ def test_report_plots_are_written_atomically(tmp_path, capsys, monkeypatch):
     assert pngs and seen
     direct = [p for p in seen if isinstance(p, Path) and p in pngs]
     assert not direct, f"plots saved straight to their final name (not atomic): {[p.name for p in direct]}"
+
+
+def test_repeated_column_names_and_a_missing_header_are_refused_not_guessed(tmp_path):
+    from mi_estimators.bench.files import load_xy
+
+    dup = tmp_path / "dup.csv"
+    dup.write_text("a,b,a\n1,2,3\n4,5,6\n7,8,9\n")
+    with pytest.raises(ValueError, match="repeats the column name"):
+        load_xy(dup, "a", "b")
+    headless = tmp_path / "headless.csv"
+    headless.write_text("0.5,1.25\n0.1,0.7\n0.3,0.2\n")
+    with pytest.raises(ValueError, match="no header"):
+        load_xy(headless, "0", "1")

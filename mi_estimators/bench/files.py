@@ -67,6 +67,31 @@ def read_table(path: Path) -> tuple[list[str], list[list]]:
         raise ValueError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start}); is it really a CSV file?") from None
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_header(path: Path, header: list[str]) -> None:
+    """Refuse a header that would silently lose data: repeated names (a name would pick the
+    first of them) or a first line of numbers only (data read as column names)."""
+    seen, repeated = set(), []
+    for name in header:
+        if name in seen and name not in repeated:
+            repeated.append(name)
+        seen.add(name)
+    if repeated:
+        raise ValueError(f"{path}: the header repeats the column name(s) {', '.join(map(repr, repeated))}; "
+                         "rename them so that --x/--y/--z select what you mean")
+    if header and all(_is_number(h) for h in header) and len(header) > 1 and any("." in h for h in header):
+        raise ValueError(f"{path}: the first line ({', '.join(header[:5])}{', ...' if len(header) > 5 else ''}) holds "
+                         "numbers, not column names: the file seems to have no header, and its first row would be "
+                         "lost; add a header line (e.g. x0,x1,y0)")
+
+
 def _read_csv(path: Path) -> tuple[list[str], list[list]]:
     import csv
 
@@ -83,6 +108,7 @@ def _read_csv(path: Path) -> tuple[list[str], list[list]]:
         except StopIteration:
             raise ValueError(f"{path} is empty") from None
         header = [h.strip() for h in header]
+        _check_header(path, header)
         cols: list[list] = [[] for _ in header]
         for line_no, row in enumerate(reader, start=2):
             if not row:
