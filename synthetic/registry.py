@@ -276,9 +276,11 @@ def get_task(name: str):
         pass
     close = difflib.get_close_matches(name, list_tasks() + list(CMI_TASKS), n=3, cutoff=0.6)
     hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
-    families = "; ".join(f"{k}: {v}" for k, v in FAMILIES.items())
-    raise ValueError(f"unknown task {name!r}{hint}; valid names: see synthetic.list_tasks(); "
-                     f"families: {families}")
+    family = name.split(":")[0]
+    syntax = f"; {family} names read {FAMILIES[family]}" if family in FAMILIES else ""
+    raise ValueError(f"unknown task {name!r}{hint}{syntax}; valid names: `mi-bench list tasks` or "
+                     f"synthetic.list_tasks(); families: {', '.join(k for k in FAMILIES if ' ' not in k)} "
+                     "(their syntax: synthetic.registry.FAMILIES)")
 
 
 def list_tasks(family: str | None = None) -> list[str]:

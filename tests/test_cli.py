@@ -213,3 +213,19 @@ def test_estimate_defaults_to_auto_and_says_which_method_answered(tmp_path, caps
     code, out, _ = run(capsys, "estimate", str(tmp_path / "p.npz"))
     assert code == 0 and "method: d_x + d_y = 2 <= 3: KSG" in out and "Gaussian-copula test rejects" in out
     assert "widened by the calibrated bias allowance of the reported method (ksg" in out
+
+
+def test_estimate_takes_a_device_and_demo_help_names_auto(tmp_path, capsys):
+    import numpy as np
+
+    from mi_estimators.bench.cli import main
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((300, 1))
+    np.savetxt(tmp_path / "d.csv", np.hstack([x, x + rng.standard_normal((300, 1))]), delimiter=",",
+               header="a,b", comments="")
+    assert main(["estimate", str(tmp_path / "d.csv"), "-e", "ksg", "--device", "cuda"]) == 2   # ksg trains nothing
+    assert "device" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["demo", "--help"])
+    assert "auto default" in capsys.readouterr().out

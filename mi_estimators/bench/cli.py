@@ -210,6 +210,8 @@ def _cmd_estimate(args) -> int:
         options["critic"] = args.critic
     if args.seed is not None:
         options["seed"] = args.seed
+    if args.device is not None:
+        options["device"] = args.device
     what = "I(X; Y | Z)" if conditional else "I(X; Y)"
     if not args.json:
         dims = ", ".join(f"dim {n} = {a.shape[1]}" for n, a in zip("xyz", arrays))
@@ -450,6 +452,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--option", "-o", action="append", metavar="KEY=VALUE",
                    help="estimator option, repeatable (values parsed as JSON when possible), e.g. -o steps=500")
     p.add_argument("--units", choices=["nats", "bits"], default="nats", help="units of the printed value")
+    p.add_argument("--device", default=None,
+                   help="where critics train: cpu, cuda or auto (neural estimators and auto's neural path only)")
     p.add_argument("--json", action="store_true", help="print the result (estimate, stderr, interval, config) as JSON")
     p.set_defaults(func=_cmd_estimate)
 
@@ -518,9 +522,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("demo", parents=[common], help="a small default benchmark (a few minutes on 2 cores)",
-                       description="Run a small benchmark (Gaussian and cubic tasks × InfoNCE, NWJ, SMILE, "
-                                   "KSG, CCA × 2 seeds), print the table in nats, and write the results, "
-                                   "the report and the plots into --out.")
+                       description="Run a small benchmark (Gaussian and cubic tasks × the auto default, InfoNCE, "
+                                   "NWJ, SMILE, KSG, CCA × 2 seeds), print the table in nats, and write the "
+                                   "results, the report and the plots into --out.")
     p.add_argument("--out", default="mi-bench-out", help="output folder (default ./mi-bench-out)")
     _add_executor_options(p)
     p.set_defaults(func=_cmd_demo)
