@@ -1,18 +1,3 @@
 """Compatibility module: the executors live in :mod:`mi_estimators.bench.executors`."""
-from mi_estimators.bench.executors import (
-    DaskExecutor,
-    Executor,
-    LocalExecutor,
-    SerialExecutor,
-    get_executor,
-    limit_threads,
-)
-
-__all__ = [
-    "Executor",
-    "SerialExecutor",
-    "LocalExecutor",
-    "DaskExecutor",
-    "get_executor",
-    "limit_threads",
-]
+from mi_estimators.bench.executors import *  # noqa: F401,F403
+from mi_estimators.bench.executors import __all__  # noqa: F401
