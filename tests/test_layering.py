@@ -24,7 +24,8 @@ LAYERS = {
     "api": 7,
     "sklearn_api": 8,
     "bench": 9, "bench.store": 9, "bench.executors": 9, "bench.files": 9, "bench.sweep": 9,
-    "bench.config": 9, "bench.report": 9, "bench.staircase": 9, "bench.checks": 9, "bench.cli": 9,
+    "bench.config": 9, "bench.report": 9, "bench.staircase": 9, "bench.checks": 9, "bench.consistency": 9,
+    "bench.cli": 9,
     "bench.__main__": 9,
     # compatibility modules (old import paths users rely on): on top, imported by nothing of ours
     "estimator": 10, "evaluation": 10, "executors": 10, "report": 10, "cli": 10, "losses": 10,

@@ -212,3 +212,19 @@ def test_torch_input_and_batched_anchors():
 def test_bad_input_raises_a_clear_value_error(call, match):
     with pytest.raises(ValueError, match=match):
         call(np.linspace(-1, 1, 10))
+
+
+def test_self_consistency_checks_pass_for_auto_and_catch_a_broken_estimator(monkeypatch):
+    from mi_estimators.bench import consistency
+
+    checks = consistency.validate_consistency(seed=0, methods=("auto",))
+    assert len(checks) == 7 and all(c["passed"] for c in checks), [c for c in checks if not c["passed"]]
+    # an estimator that is not additive (it returns 0.5 nats whatever the data) must fail a check
+    import mi_estimators
+    from mi_estimators.result import MIResult
+
+    fake = MIResult(mi=0.5, stderr=0.001, interval=(0.498, 0.502), per_critic=np.array([0.5]), estimator="x",
+                    target="kl", n_samples=1, seconds=0.0, config={})
+    monkeypatch.setattr(mi_estimators, "estimate_mi", lambda *a, **k: fake)
+    failed = [c["check"] for c in consistency.validate_consistency(seed=0, methods=("auto",)) if not c["passed"]]
+    assert any("additive" in name for name in failed) and any("independent" in name for name in failed)
