@@ -101,7 +101,8 @@ NEURAL_OPTIONS = dict(estimator="infonce", critic="separable", hidden=NEURAL_HID
                       combine=NEURAL_COMBINE)
 
 _FORCED = ("ksg", "neural", "gaussian-copula")
-_TRANSFORM_WORDS = {"standardize": "standardised data", "copula": "copula-normalised data"}
+_TRANSFORM_WORDS = {"standardize": "standardised data", "copula": "copula-normalised data",
+                    "whiten": "whitened data (each block decorrelated)"}
 
 
 @dataclass(frozen=True)
@@ -321,6 +322,8 @@ def _run_neural(plan: AutoPlan, x, y, normal_scores, gc, seed, train, critic, bo
     o = plan.options
     nx, ny = normal_scores if o["transform"] == "copula" else (x, y)
     critic = dataclasses.replace(critic, **{k: o[k] for k in ("critic", "hidden", "n_critics", "combine")})
+    if o["transform"] == "whiten":
+        train = dataclasses.replace(train, standardize="whiten")
     res = estimate_neural(nx, ny, "infonce", seed=seed, train=train, critic=critic, bound_options=bound_options)
     out.components["infonce"] = dict(mi=res.mi, stderr=res.stderr, interval=list(res.interval))
     out.report(res, "infonce")

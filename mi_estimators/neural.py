@@ -20,7 +20,7 @@ from mi_estimators._checks import check_choice, check_int, check_no_constant_col
 from mi_estimators.options import CriticOptions, TrainOptions, field_names
 from mi_estimators.result import Caveat, MIResult, t_interval, to_jsonable
 
-__all__ = ["estimate_neural", "run_neural", "fitted_batch", "MIN_ADAPTED_BATCH", "DEFAULT_HIDDEN", "UNSTABLE_STDERR", "TRAINING_BOUND_DEFAULTS",
+__all__ = ["estimate_neural", "run_neural", "fitted_batch", "MIN_ADAPTED_BATCH", "whiten_split", "DEFAULT_HIDDEN", "UNSTABLE_STDERR", "TRAINING_BOUND_DEFAULTS",
            "standardize_split", "infonce_implied_mi"]
 
 #: Hidden layers of a named bound's critic when ``hidden=None`` (auto's neural path has its own).
@@ -46,6 +46,32 @@ def standardize_split(train: np.ndarray, others: list[np.ndarray], name: str):
                               "be standardised; drop them (or pass standardize=False)")
     mu, sd = train.mean(0), train.std(0)
     return [(a - mu) / sd for a in (train, *others)]
+
+
+def whiten_split(train: np.ndarray, others: list[np.ndarray], name: str):
+    r"""Whiten ``train`` and ``others`` with the training split's covariance:
+    :math:`x \mapsto (x - \mu) L^{-\top}`, :math:`\Sigma = L L^\top` (Cholesky). MI is invariant under
+    invertible linear maps of each side, and so is the whitened input up to a rotation; a
+    singular covariance (a constant column or an exact linear combination) is an error."""
+    mu = train.mean(0)
+    centred = train - mu
+    cov = centred.T @ centred / train.shape[0]
+    scale = np.sqrt(np.diag(cov))
+    if np.any(scale <= 1e-12 * np.maximum(1.0, np.abs(mu))):
+        check_no_constant_columns(train, name, " on the training split: they carry no information and cannot "
+                                  "be whitened; drop them")
+    corr = cov / np.outer(scale, scale)
+    try:
+        chol = np.linalg.cholesky(corr)
+    except np.linalg.LinAlgError:
+        raise ValueError(f"the covariance of {name} is singular on the training split (a column is a linear "
+                         f"combination of the others); drop redundant columns of {name} or use "
+                         "standardize=True") from None
+    if np.min(np.diag(chol)) < 1e-7:
+        raise ValueError(f"the covariance of {name} is (numerically) singular on the training split: condition "
+                         f"number about {(np.max(np.diag(chol)) / np.min(np.diag(chol))) ** 2:.3g}; drop redundant "
+                         f"columns of {name} or use standardize=True")
+    return [np.linalg.solve(chol, ((a - mu) / scale).T).T for a in (train, *others)]
 
 
 def infonce_implied_mi(mi: float, batch_size: int) -> float:
@@ -196,7 +222,10 @@ def estimate_neural(x: np.ndarray, y: np.ndarray, name: str, *, seed: int, train
 
     tr, va = training.split_indices(n, train.heldout_fraction, split_seed)
     xt, xh, yt, yh = x[tr], x[va], y[tr], y[va]
-    if train.standardize:
+    if train.standardize == "whiten":
+        xt, xh = whiten_split(xt, [xh], "x")
+        yt, yh = whiten_split(yt, [yh], "y")
+    elif train.standardize:
         xt, xh = standardize_split(xt, [xh], "x")
         yt, yh = standardize_split(yt, [yh], "y")
     crit = critics.make_critic(kind, x.shape[1], y.shape[1], hidden=critic.hidden, embed_dim=critic.embed_dim,
@@ -231,7 +260,8 @@ def estimate_neural(x: np.ndarray, y: np.ndarray, name: str, *, seed: int, train
         version=__version__, torch_version=torch.__version__,
     )
     # resolved values: the device in use, the split's seed, the held-out batch size
-    config.update(device=str(dev), split_seed=split_seed, eval_batch_size=eval_bs, standardize=bool(train.standardize))
+    config.update(device=str(dev), split_seed=split_seed, eval_batch_size=eval_bs,
+                  standardize=train.standardize if train.standardize == "whiten" else bool(train.standardize))
     details = dict(
         steps_run=fit.steps_run, best_step=fit.best_step.tolist(), cuda_graph=fit.cuda_graph,
         stderr_sampling=se_sampling, stderr_seed=math.sqrt(seed_var), per_critic_stderr=fit.stderrs.tolist(),

@@ -45,7 +45,8 @@ class TrainOptions:
     ``eval_batch_size`` (default ``batch_size``); a member stops after ``patience``
     evaluations without improvement (``None``: never); the final value averages
     ``final_repeats`` partitions. ``standardize`` z-scores each column with the training
-    split's statistics. ``device``/``dtype``/``num_threads``/``cuda_graph`` say where and how
+    split's statistics; ``"whiten"`` whitens each block (x and y) with the training split's
+    covariance, which makes the estimate invariant to invertible linear maps of each side. ``device``/``dtype``/``num_threads``/``cuda_graph`` say where and how
     the arithmetic runs; ``progress`` shows a bar.
     """
 
@@ -55,7 +56,7 @@ class TrainOptions:
     eval_every: int = 50
     patience: int | None = 6
     heldout_fraction: float = 0.2
-    standardize: bool = True
+    standardize: Any = True
     device: Any = "cpu"
     dtype: str = "float32"
     progress: bool = False
@@ -74,7 +75,8 @@ class TrainOptions:
         if self.patience is not None:
             check_int("patience", self.patience, what="a positive integer or None")
         check_open_unit("heldout_fraction", self.heldout_fraction)
-        check_bool("standardize", self.standardize)
+        if self.standardize != "whiten":
+            check_bool("standardize", self.standardize)
         _check_device(self.device)
         check_choice("dtype", self.dtype, DTYPES)
         check_bool("progress", self.progress)
