@@ -39,7 +39,7 @@ def test_choice_follows_the_dimension_threshold_with_a_reason(dx, dy, method):
     rng = np.random.default_rng(1)
     name, options, reason = choose_estimator(rng.standard_normal((300, dx)), rng.standard_normal((300, dy)))
     assert name == method and KSG_MAX_DIM == 3
-    # the options are what runs: the neural critic's input is NEURAL_TRANSFORM (standardised data)
+    # the options are what runs: the neural critic's input is NEURAL_TRANSFORM (whitened blocks)
     assert options.get("transform") == (NEURAL_TRANSFORM if method == "infonce" else None)
     assert f"d_x + d_y = {dx + dy}" in reason and str(KSG_MAX_DIM) in reason
 
@@ -197,7 +197,8 @@ def test_neural_path_trains_an_ensemble_and_reports_its_mean_score_critic(neural
     assert (NEURAL_N_CRITICS, NEURAL_COMBINE) == (4, "scores")
     assert res.config["n_critics"] == 4 and res.config["combine"] == "scores"
     # the reported value is the named-bound run with the same settings
-    same = estimate_mi(x, y, "infonce", hidden=(128, 128, 128), n_critics=4, combine="scores", **fast)
+    same = estimate_mi(x, y, "infonce", hidden=(128, 128, 128), n_critics=4, combine="scores",
+                       standardize="whiten", **fast)
     assert res.details["auto"]["components"]["infonce"]["mi"] == same.mi
     # the user's choice wins
     one = estimate_mi(x, y, copula_test=False, n_critics=1, **fast)
@@ -205,7 +206,7 @@ def test_neural_path_trains_an_ensemble_and_reports_its_mean_score_critic(neural
     with pytest.raises(ValueError, match="unknown combine 'mean'"):
         estimate_mi(x, y, combine="mean", **fast)   # refused before auto picks a path
     est = estimate_mi(x, y, copula_test=False, combine="estimates", **fast)
-    same = estimate_mi(x, y, "infonce", hidden=(128, 128, 128), n_critics=4, **fast)
+    same = estimate_mi(x, y, "infonce", hidden=(128, 128, 128), n_critics=4, standardize="whiten", **fast)
     assert est.config["combine"] == "estimates"
     assert est.details["auto"]["components"]["infonce"]["mi"] == same.mi == pytest.approx(same.per_critic.mean())
 

@@ -94,7 +94,7 @@ def says_standardised(res) -> bool:
             return True           # normal scores: every column standard normal
         if res.details["auto"]["reported"] == "ksg":
             return res.details.get("standardized") is True
-        return res.config.get("auto_options", {}).get("transform") in ("copula", "standardize")
+        return res.config.get("auto_options", {}).get("transform") in ("copula", "standardize", "whiten")
     return res.config.get("standardize") is True
 
 
