@@ -452,9 +452,33 @@ def _prepare_knn(x, y, n, k, n_blocks, standardize, workers, what):
     return k, n_blocks, workers
 
 
+#: A value held by at least this fraction of a non-discrete column's rows is a point mass.
+ATOM_FRACTION = 0.05
+
+
+def _atom_caveat(x: np.ndarray, y: np.ndarray) -> list[str]:
+    """A caveat when continuous (non-discrete) columns hold a point mass: there the mixed KSG was
+    biased up by 0.04-0.11 nats on the zero-inflated tasks and its interval missed 3 of 6 runs."""
+    atoms = []
+    for label, a in (("x", x), ("y", y)):
+        disc = discrete_columns(a)
+        for j in range(a.shape[1]):
+            if not disc[j]:
+                _, counts = np.unique(a[:, j], return_counts=True)
+                if counts.max() >= ATOM_FRACTION * a.shape[0]:
+                    atoms.append(f"{label}[{j}]")
+    if not atoms:
+        return []
+    return [f"continuous column(s) {', '.join(atoms)} hold a point mass (one value in >= "
+            f"{ATOM_FRACTION:.0%} of the rows): the mixed KSG was biased up by 0.04-0.11 nats on such "
+            "(zero-inflated) data and its interval does not cover that; estimator='auto' keeps such data on "
+            "the continuous path, which was more accurate there"]
+
+
 def _mixed_ksg(x, y, *, k: int = 5, formula: str = "digamma", standardize: bool = True, n_blocks: int = 10,
                workers: int = 1, seed=None) -> dict:
     """Registry implementation of ``"mixed-ksg"`` on checked float64 arrays."""
+    caveats = _atom_caveat(x, y)   # on the data as given, before any standardising
     n = x.shape[0]
     formula = check_choice("mixed-ksg formula", formula, MIXED_KSG_FORMULAS)
     k, n_blocks, workers = _prepare_knn(x, y, n, k, n_blocks, standardize, workers, "mixed KSG")
@@ -480,7 +504,7 @@ def _mixed_ksg(x, y, *, k: int = 5, formula: str = "digamma", standardize: bool 
         "n_blocks": n_blocks,
         "block_estimates": est.tolist(),
     }
-    return {"mi": mi, "stderr": se, "details": details}
+    return {"mi": mi, "stderr": se, "details": details, "warnings": caveats}
 
 
 def mixed_ksg_mi(x, y, k: int = 5, *, formula: str = "digamma", standardize: bool = True, n_blocks: int = 10,

@@ -287,3 +287,17 @@ def test_pandas_categoricals_and_text_columns_with_a_flag_are_discrete_variables
     assert json.loads(capsys.readouterr().out)["mi"] == pytest.approx(res.mi)
     assert main(["estimate", str(path), "--x", "colour", "--y", "size"]) == 2      # text without the flag
     assert "not numeric" in capsys.readouterr().err
+
+
+def test_mixed_ksg_warns_on_point_masses_in_continuous_columns_but_not_on_discrete_ones():
+    import warnings as _w
+
+    import synthetic
+    from mi_estimators import estimate_mi
+
+    with _w.catch_warnings():
+        _w.simplefilter("ignore")
+        zx, zy = synthetic.get_task("zero-inflated:p=0.1,rho=0.9").sample(2000, seed=0)
+        assert any("point mass" in m for m in estimate_mi(zx, zy, "mixed-ksg").warnings)
+        mx, my = synthetic.get_task("mixed:k=5,sigma=0.3").sample(2000, seed=0)
+        assert estimate_mi(mx, my, "mixed-ksg").warnings == []
