@@ -74,3 +74,21 @@ def test_mi_bench_help_loads_no_heavy_module():
 def test_import_mi_estimators_bench_loads_no_heavy_module():
     result = _probe("import mi_estimators.bench")
     assert result["loaded"] == [], f"import mi_estimators.bench loaded {result['loaded']}"
+
+
+def test_non_neural_estimates_never_import_torch():
+    """KSG, CCA, the Gaussian-copula value, the discrete plug-in, auto on a 1 x 1 pair (its KSG /
+    Gaussian-copula paths), conditional MI and the independence test run on numpy and scipy only."""
+    body = (
+        "import numpy as np\n"
+        "import mi_estimators as m\n"
+        "r = np.random.default_rng(0); x = r.standard_normal((600, 1)); y = x + r.standard_normal((600, 1))\n"
+        "z = r.standard_normal((600, 1))\n"
+        "for e in ('ksg', 'cca', 'gaussian-copula', 'auto'):\n"
+        "    m.estimate_mi(x, y, e)\n"
+        "m.estimate_mi(np.round(x), np.round(y), 'discrete')\n"
+        "m.estimate_cmi(x, y, z); m.estimate_cmi(x, y, z, 'ksg')\n"
+        "m.independence_test(x, y, n_permutations=9)\n"
+    )
+    result = _probe(body, watch=("torch",))
+    assert result["loaded"] == [], "a non-neural path imported torch"
