@@ -53,15 +53,11 @@ CMI_NEURAL_MIN_SAMPLES = 1280
 CMI_COPULA_TEST_LEVEL = 0.01
 
 
-def _all_discrete(*arrays) -> bool:
-    from mi_estimators.discrete import discrete_columns
-
-    return all(bool(np.all(discrete_columns(a))) for a in arrays)
-
-
 def plan_cmi(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> tuple[str, str, dict]:
     """``(method, reason, components)`` for checked samples: the rule in the module docstring."""
-    if _all_discrete(x, y, z):
+    from mi_estimators.discrete import all_discrete
+
+    if all_discrete(x, y, z):
         return "discrete", "every column of x, y and z is discrete (integer-valued with few levels)", {}
     components = {}
     d = x.shape[1] + y.shape[1] + z.shape[1]

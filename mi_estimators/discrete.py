@@ -29,6 +29,8 @@ from mi_estimators._checks import as_2d, as_rng, check_choice, check_int, check_
 from mi_estimators.result import normal_interval
 
 __all__ = [
+    "all_discrete",
+    "plugin_mi",
     "discrete_columns",
     "encode_rows",
     "entropy_discrete",
@@ -83,6 +85,17 @@ def discrete_columns(a, max_levels: int | None = None) -> np.ndarray:
             continue
         out[j] = np.unique(col).size <= limit
     return out
+
+
+def all_discrete(*arrays) -> bool:
+    """Whether every column of every array is discrete (see :func:`discrete_columns`)."""
+    return all(bool(np.all(discrete_columns(a))) for a in arrays)
+
+
+def plugin_mi(cx: np.ndarray, cy: np.ndarray) -> float:
+    """The uncorrected plug-in I(X; Y) = H(X) + H(Y) - H(X, Y) of two symbol-code arrays (nats)."""
+    return (entropy_discrete(cx, "none") + entropy_discrete(cy, "none")
+            - entropy_discrete(_joint_codes(cx, cy)[0], "none"))
 
 
 def encode_rows(a) -> tuple[np.ndarray, int]:

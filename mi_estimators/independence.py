@@ -30,6 +30,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from mi_estimators._checks import check_choice, check_int, check_xy, check_xyz
+from mi_estimators.discrete import all_discrete, encode_rows, plugin_mi
 from mi_estimators.result import to_jsonable
 
 __all__ = ["independence_test", "IndependenceResult", "TEST_STATISTICS"]
@@ -71,36 +72,19 @@ class IndependenceResult:
 
 
 # ------------------------------------------------------------------------------ statistics
-def _codes(a: np.ndarray) -> np.ndarray:
-    return np.unique(a, axis=0, return_inverse=True)[1].reshape(-1)
-
-
-def _plugin_mi(cx: np.ndarray, cy: np.ndarray) -> float:
-    """Plug-in I(X; Y) from symbol codes: H(X) + H(Y) - H(X, Y)."""
-    def h(c):
-        p = np.bincount(c) / c.size
-        p = p[p > 0]
-        return float(-(p * np.log(p)).sum())
-    joint = cx.astype(np.int64) * (int(cy.max()) + 1) + cy
-    return h(cx) + h(cy) - h(_codes(joint[:, None]))
-
-
 def _statistic(method: str, x, y, z, rng, k: int):
     """``(stat(y_rows) -> float, data description)``: the statistic as a function of y's row order."""
     from mi_estimators import conditional, nonparametric
 
     if method == "discrete":
-        cx, cy = _codes(x), _codes(y)
+        cx, cy = encode_rows(x)[0], encode_rows(y)[0]
         if z is None:
-            return lambda order: _plugin_mi(cx, cy[order])
-        cz = _codes(z)
+            return lambda order: plugin_mi(cx, cy[order])
+        cz = encode_rows(z)[0]
+        strata = [np.flatnonzero(cz == level) for level in np.unique(cz)]
 
         def cmi(order):   # I(X; Y | Z) = sum_z p(z) I(X; Y | Z = z)
-            total = 0.0
-            for level in np.unique(cz):
-                idx = np.flatnonzero(cz == level)
-                total += idx.size / cz.size * _plugin_mi(_codes(cx[idx, None]), _codes(cy[order][idx, None]))
-            return total
+            return sum(idx.size / cx.size * plugin_mi(cx[idx], cy[order][idx]) for idx in strata)
         return cmi
     if method == "gaussian-copula":
         from mi_estimators.copula import copula_normalize
@@ -134,7 +118,7 @@ def _local_permutation(z: np.ndarray, k_perm: int, rng) -> np.ndarray:
 
 def _strata_permutation(z: np.ndarray, rng) -> np.ndarray:
     """y permuted within each stratum of a discrete z."""
-    cz = _codes(z)
+    cz = encode_rows(z)[0]
     order = np.arange(cz.size)
     for level in np.unique(cz):
         idx = np.flatnonzero(cz == level)
@@ -152,8 +136,6 @@ def independence_test(x, y, z=None, *, n_permutations: int = 199, seed: int = 0,
     :class:`IndependenceResult` with the statistic (nats), the p-value
     ``(1 + #{null >= statistic}) / (1 + n_permutations)`` and the null draws.
     """
-    from mi_estimators.discrete import discrete_columns
-
     method = check_choice("independence test statistic", method, TEST_STATISTICS)
     n_permutations = check_int("n_permutations", n_permutations, 1)
     k_perm = check_int("k_perm", k_perm, 1)
@@ -164,7 +146,7 @@ def independence_test(x, y, z=None, *, n_permutations: int = 199, seed: int = 0,
     k = check_int("k", k, 1, x.shape[0] - 1, what=f"an integer in [1, {x.shape[0] - 1}] (k < n)")
     arrays = (x, y) if z is None else (x, y, z)
     if method == "auto":
-        method = "discrete" if all(np.all(discrete_columns(a)) for a in arrays) else "ksg"
+        method = "discrete" if all_discrete(*arrays) else "ksg"
     if method == "gaussian-copula" and z is not None:
         raise ValueError("the 'gaussian-copula' statistic is for X ⊥ Y only; use method='ksg' or 'discrete' with z")
     rng = np.random.default_rng(seed)
@@ -173,7 +155,7 @@ def independence_test(x, y, z=None, *, n_permutations: int = 199, seed: int = 0,
     statistic = float(stat_fn(identity))
     if z is None:
         scheme, draw = "full", lambda: rng.permutation(x.shape[0])
-    elif np.all(discrete_columns(z)):
+    elif all_discrete(z):
         scheme, draw = "within-strata", lambda: _strata_permutation(z, rng)
     else:
         scheme, draw = "local", lambda: _local_permutation(z, k_perm, rng)
