@@ -14,13 +14,16 @@ Three kinds of names, all accepted by :func:`get_task`:
 * Discrete and mixed families (ordinary two-variable tasks, :mod:`synthetic.discrete`):
   ``discrete:kx=5,ky=5,seed=0``, ``discrete-pairs:pairs=3,k=5,seed=0``,
   ``mixed:k=5,sigma=0.3``, ``zero-inflated:p=0.1,rho=0.9``.
+* High-MI families (:mod:`synthetic.highmi`, issue 21): ``highmi-spiral:dim=5,mi=10,seed=0``,
+  ``highmi-half_cube-rot:...``, ``highmi-normal_cdf-rot:...`` (a Gaussian at ``mi`` nats under a
+  warp that ranks cannot undo); listed by ``list_tasks("highmi")``, not by ``list_tasks()``.
 * Conditional-MI families (:mod:`synthetic.conditional`): ``gaussian-cmi:dx=2,dy=2,dz=3,cmi=1``,
   ``discrete-cmi:kx=5,ky=5,kz=5,seed=0[,ci=1]``. These build :class:`CMITask` objects whose
   ``sample`` returns **three** arrays (x, y, z); they are listed only by
   ``list_tasks("cmi")``, never by the default ``list_tasks()`` that sweeps iterate over.
 
-Choose / report halves (:func:`choose_tasks`, :func:`report_tasks`): the ``cmi`` and
-``discrete`` default lists are built from twin pairs (two tasks that differ only in a seed,
+Choose / report halves (:func:`choose_tasks`, :func:`report_tasks`): the ``cmi``,
+``discrete`` and ``highmi`` default lists are built from twin pairs (two tasks that differ only in a seed,
 ``mix`` or a nearby parameter). Of each pair, the name with the smaller
 ``sha256("issue18:" + name)`` goes to the *choose* half (tune or pick methods on it), the
 other to the *report* half (quote accuracy on it). The rule reads names only, never an
@@ -50,6 +53,9 @@ FAMILIES = {
     "nonlinear-cmi": "nonlinear-cmi:dx=A,dy=B,dz=C,cmi=M[,mix=S]  (CMITask: Z acts through u + 2 sin 2u; "
                      "non-Gaussian copula, I(X;Y|Z) = M exactly)",
     "discrete-cmi": "discrete-cmi:kx=K,ky=L,kz=M,seed=S[,alpha=A][,ci=1]  (CMITask: enumeration)",
+    "highmi-spiral": "highmi-spiral:dim=D,mi=M[,seed=S]  (Gaussian, seeded rotation, spiral; closed form)",
+    "highmi-half_cube-rot": "highmi-half_cube-rot:dim=D,mi=M[,seed=S]  (Gaussian, t|t|^0.5, seeded rotation)",
+    "highmi-normal_cdf-rot": "highmi-normal_cdf-rot:dim=D,mi=M[,seed=S]  (Gaussian, Phi, seeded rotation)",
     "transform prefixes": "cubic-, half_cube-, asinh-, normal_cdf-, wiggly-, spiral-, "
                           "swissroll_x-, bimodal- before any two-variable name",
 }
@@ -92,7 +98,13 @@ DISCRETE_TASKS = [name for pair in _DISCRETE_TWINS for name in pair]
 #: Salt of the choose/report split (the issue number); changing it re-deals every pair.
 SPLIT_SALT = "issue18:"
 
-_TWINS = {"cmi": _CMI_TWINS, "discrete": _DISCRETE_TWINS}
+def _highmi_twins():
+    from synthetic.highmi import HIGHMI_TWINS
+
+    return HIGHMI_TWINS
+
+
+_TWINS = {"cmi": _CMI_TWINS, "discrete": _DISCRETE_TWINS, "highmi": _highmi_twins()}
 
 
 def _chooses_first(a: str, b: str) -> bool:
@@ -114,14 +126,14 @@ def _split(group: str) -> tuple[list[str], list[str]]:
 
 
 def choose_tasks(group: str) -> list[str]:
-    """The *choose* half of ``group`` (``"cmi"`` or ``"discrete"``): one task of every twin
+    """The *choose* half of ``group`` (``"cmi"``, ``"discrete"`` or ``"highmi"``): one task of every twin
     pair, the one with the smaller ``sha256("issue18:" + name)``. Pick methods and settings
     on these; quote accuracy on :func:`report_tasks`. Depends on names only."""
     return _split(group)[0]
 
 
 def report_tasks(group: str) -> list[str]:
-    """The *report* half of ``group`` (``"cmi"`` or ``"discrete"``): the other task of every
+    """The *report* half of ``group`` (``"cmi"``, ``"discrete"`` or ``"highmi"``): the other task of every
     twin pair (see :func:`choose_tasks`). Disjoint from the choose half; together they are
     ``list_tasks(group)``."""
     return _split(group)[1]
@@ -183,12 +195,19 @@ _PARAMS = {
     "gaussian-cmi": ({"dx", "dy", "dz", "cmi"}, {"mix"}),
     "nonlinear-cmi": ({"dx", "dy", "dz", "cmi"}, {"mix"}),
     "discrete-cmi": ({"kx", "ky", "kz", "seed"}, {"alpha", "ci"}),
+    "highmi-spiral": ({"dim", "mi"}, {"seed"}),
+    "highmi-half_cube-rot": ({"dim", "mi"}, {"seed"}),
+    "highmi-normal_cdf-rot": ({"dim", "mi"}, {"seed"}),
 }
 
 
 def _new_family_task(family: str, params: dict):
     from synthetic import conditional, discrete
 
+    if family.startswith("highmi-"):
+        from synthetic.highmi import HighMI
+
+        return HighMI(family.removeprefix("highmi-"), **params)
     make = {
         "discrete": discrete.DiscreteTable,
         "discrete-pairs": discrete.DiscretePairs,
@@ -289,8 +308,10 @@ def list_tasks(family: str | None = None) -> list[str]:
     ``"beyond-normal-standard"`` (40), ``"beyond-normal-mixtures"`` (9), ``"own"`` (this
     package's defaults), ``"discrete"`` (discrete, mixed and zero-inflated defaults), or
     ``"cmi"`` (conditional-MI defaults: :class:`CMITask` names, whose ``sample`` returns
-    (x, y, z); not part of the default listing). ``"discrete-choose"``, ``"discrete-report"``,
-    ``"cmi-choose"``, ``"cmi-report"`` are the halves of :func:`choose_tasks` /
+    (x, y, z); not part of the default listing), or ``"highmi"`` (the 84 warped Gaussians at
+    2-20 nats of :mod:`synthetic.highmi`; not part of the default listing). ``"discrete-choose"``,
+    ``"discrete-report"``, ``"cmi-choose"``, ``"cmi-report"``, ``"highmi-choose"``,
+    ``"highmi-report"`` are the halves of :func:`choose_tasks` /
     :func:`report_tasks`."""
     from synthetic.beyond_normal import MIXTURE_TASKS, STANDARD_TASKS
 
@@ -300,6 +321,7 @@ def list_tasks(family: str | None = None) -> list[str]:
         "own": list(OWN_TASKS),
         "discrete": list(DISCRETE_TASKS),
         "cmi": list(CMI_TASKS),
+        "highmi": [name for pair in _TWINS["highmi"] for name in pair],
     }
     groups["beyond-normal"] = groups["beyond-normal-standard"] + groups["beyond-normal-mixtures"]
     for group in _TWINS:
