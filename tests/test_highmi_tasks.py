@@ -99,3 +99,45 @@ def test_bad_parameters_are_refused_with_the_valid_choices():
         synthetic.get_task("highmi-spiral:dim=5,mi=-1")
     with pytest.raises(ValueError, match="missing"):
         synthetic.get_task("highmi-spiral:dim=5")
+
+
+# --------------------------------------------------------------------------- staircase and configs
+def test_staircase_schedule_walks_the_high_mi_levels():
+    from mi_estimators.bench.staircase import STAIRCASE_TRANSFORMS, staircase_schedule
+
+    sched = staircase_schedule("highmi-normal_cdf-rot", (2, 20), 3, 5)
+    assert [t.name for t in sched.tasks] == ["highmi-normal_cdf-rot:dim=5,mi=2,seed=0",
+                                            "highmi-normal_cdf-rot:dim=5,mi=20,seed=0"]
+    assert sched.mi_at(0) == pytest.approx(2.0) and sched.mi_at(5) == pytest.approx(20.0)
+    assert staircase_schedule("cubic", (2,), 1, 4).tasks[0].name == "cubic-gaussian:dim=4,mi=2"
+    with pytest.raises(ValueError, match="valid choices: .*highmi-spiral"):
+        staircase_schedule("spiral", (2,), 1, 5)
+    from mi_estimators.bench.cli import build_parser
+
+    sub = next(a for a in build_parser()._subparsers._group_actions[0].choices["staircase"]._actions
+               if a.dest == "transform")
+    assert tuple(sub.choices) == STAIRCASE_TRANSFORMS
+
+
+def test_run_staircase_trains_on_a_high_mi_warp():
+    import torch
+
+    from mi_estimators.bench.staircase import run_staircase
+
+    torch.set_num_threads(1)
+    rows = run_staircase(["infonce"], transform="highmi-spiral", levels=(2, 16), steps_per_level=5, dim=5,
+                         batch_size=16)
+    assert [r["truth"] for r in rows] == [2.0] * 5 + [16.0] * 5
+    assert all(math.isfinite(r["estimate"]) and r["transform"] == "highmi-spiral" for r in rows)
+
+
+@pytest.mark.parametrize("half", ["choose", "report"])
+def test_accuracy_configs_hold_exactly_their_half(half):
+    from mi_estimators.bench.config import load_config
+
+    from pathlib import Path
+
+    config = load_config(Path(__file__).resolve().parents[1] / "benchmarks" / "configs" / f"highmi_{half}.toml")
+    expected = synthetic.choose_tasks("highmi") if half == "choose" else synthetic.report_tasks("highmi")
+    assert config.tasks == expected
+    assert config.seeds == ([0, 1] if half == "choose" else [2, 3, 4])

@@ -487,8 +487,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--estimators", type=_name_list, default=["infonce", "nwj", "js", "smile"],
                    help="comma list of bounds (default infonce,nwj,js,smile)")
     p.add_argument("--critic", default="separable", choices=["separable", "joint"], help="critic architecture")
-    p.add_argument("--transform", default="gaussian", choices=["gaussian", "cubic"],
-                   help="Gaussian task, or with y -> y^3 (MI unchanged)")
+    p.add_argument("--transform", default="gaussian",
+                   choices=["gaussian", "cubic", "highmi-spiral", "highmi-half_cube-rot", "highmi-normal_cdf-rot"],
+                   help="Gaussian task, with y -> y^3, or a high-MI warp of synthetic.highmi (MI unchanged; "
+                        "e.g. --transform highmi-spiral --dim 5 --levels 2,4,6,8,10,16,20)")
     p.add_argument("--levels", type=_float_list, default=[2.0, 4.0, 6.0, 8.0, 10.0], help="MI levels in nats")
     p.add_argument("--steps-per-level", type=_positive_int, default=4000, help="training steps per level (default 4000)")
     p.add_argument("--dim", type=_positive_int, default=20, help="dimension of x and y (default 20)")

@@ -5,6 +5,8 @@ through a list of levels; the estimate on every training batch is recorded
 (:func:`run_staircase`, :func:`write_staircase_csv`). The training step is the trainer's
 own (:func:`mi_estimators.training.make_train_step`); estimators with the separable
 critic train together as one critic ensemble (the same numbers, one batched step).
+The task at each level is the ``dim``-dimensional correlated Gaussian, plain, with y ↦ y³, or
+under one of the high-MI warps of :mod:`synthetic.highmi` (:data:`STAIRCASE_TRANSFORMS`).
 """
 from __future__ import annotations
 
@@ -27,7 +29,13 @@ __all__ = [
     "run_staircase",
     "write_staircase_csv",
     "parse_estimator_spec",
+    "STAIRCASE_TRANSFORMS",
+    "staircase_schedule",
 ]
+
+#: The staircase's task per level: the Gaussian, y -> y^3 (Song & Ermon), or a high-MI warp
+#: (``highmi-<warp>``: ``synthetic.highmi.HighMI(warp, dim, mi)``, seed 0; MI unchanged).
+STAIRCASE_TRANSFORMS = ("gaussian", "cubic", "highmi-spiral", "highmi-half_cube-rot", "highmi-normal_cdf-rot")
 
 STAIRCASE_COLUMNS = ("label", "estimator", "critic", "transform", "step", "level", "truth", "estimate", "loss")
 
@@ -61,6 +69,21 @@ class _AllGraphSafe:
         self.info = types.SimpleNamespace(name="+".join(b.info.name for b in bounds))
 
 
+def staircase_schedule(transform: str, levels, steps_per_level: int, dim: int):
+    """The :class:`synthetic.Staircase` of ``transform`` (one of :data:`STAIRCASE_TRANSFORMS`):
+    the correlated Gaussian at each MI level (nats), plain or cubic as in
+    :func:`synthetic.staircase`, or the task ``highmi-<warp>:dim=D,mi=M,seed=0`` per level."""
+    import synthetic
+
+    check_choice("transform", transform, STAIRCASE_TRANSFORMS)
+    if transform.startswith("highmi-"):
+        from synthetic.highmi import HighMI
+
+        warp = transform.removeprefix("highmi-")
+        return synthetic.Staircase([HighMI(warp, dim, float(m)) for m in levels], steps_per_level)
+    return synthetic.staircase(levels, steps_per_level, dim, transform=None if transform == "gaussian" else transform)
+
+
 def _staircase_group(jobs: tuple[StaircaseJob, ...]) -> list[list[dict]]:
     """Run staircase jobs that differ only in their bound as one K-member critic ensemble.
 
@@ -75,7 +98,6 @@ def _staircase_group(jobs: tuple[StaircaseJob, ...]) -> list[list[dict]]:
     import torch
 
     from mi_estimators.bounds import get_bound
-    import synthetic
     from mi_estimators.critics import make_critic
     from mi_estimators.training import make_train_step, resolve_cuda_graph, resolve_device
 
@@ -92,8 +114,7 @@ def _staircase_group(jobs: tuple[StaircaseJob, ...]) -> list[list[dict]]:
     critic = critic.to(device)
     use_graph = resolve_cuda_graph(job.cuda_graph, device, _AllGraphSafe(bounds))
     rng = np.random.default_rng(_seeds(job.seed)[0])
-    schedule = synthetic.staircase(job.levels, job.steps_per_level, job.dim,
-                                   transform=None if job.transform == "gaussian" else job.transform)
+    schedule = staircase_schedule(job.transform, job.levels, job.steps_per_level, job.dim)
     # The trainer's step (make_train_step) records each step's estimates and losses into
     # buffers that live across steps, so it runs eagerly or replayed as a CUDA graph. On the
     # CPU every step validates its scores (bound.estimate raises at the first non-finite
@@ -181,7 +202,9 @@ def run_staircase(
     Each estimator (a bound name, optionally with options: ``"smile:clip=5"``) trains its
     own critic with Adam on a stream of fresh batches of the ``dim``-dimensional
     correlated Gaussian whose true MI steps through ``levels`` (nats), ``steps_per_level``
-    steps each; ``transform="cubic"`` maps y → y³ (MI unchanged). The estimate on each
+    steps each; ``transform="cubic"`` maps y → y³, and ``"highmi-spiral"``,
+    ``"highmi-half_cube-rot"``, ``"highmi-normal_cdf-rot"`` use the warped Gaussians of
+    :mod:`synthetic.highmi` (MI unchanged; e.g. ``levels=(2, 4, 6, 8, 10, 16, 20), dim=5``). The estimate on each
     training batch is recorded at every step, as in the papers' figures. Defaults are
     the papers': d = 20, MI 2 → 10 nats, batch 64, Adam 5e-4, 2×256 MLP encoders with
     32-dim embeddings (separable) or a 2×256 MLP on [x, y] (joint).
@@ -199,7 +222,9 @@ def run_staircase(
     from mi_estimators.bench.executors import Executor, LocalExecutor, SerialExecutor, get_executor
 
     check_choice("critic", critic, ["separable", "joint"])
-    check_choice("transform", transform, ["gaussian", "cubic"])
+    check_choice("transform", transform, STAIRCASE_TRANSFORMS)
+    if transform.startswith("highmi-") and int(dim) < 2:
+        raise ValueError(f"the high-MI staircase needs dim >= 2 per side, got {dim}")
     if not levels or any(not (math.isfinite(float(v)) and float(v) > 0) for v in levels):
         raise ValueError(f"levels must be positive MI values in nats, got {list(levels)!r}")
     from mi_estimators.bounds import get_bound
