@@ -16,13 +16,16 @@ from typing import Any, Mapping
 
 from mi_estimators._checks import check_bool, check_choice, check_int, check_open_unit, check_positive, is_int
 
-__all__ = ["TrainOptions", "CriticOptions", "COMBINE", "DTYPES", "split_options", "field_names",
+__all__ = ["TrainOptions", "CriticOptions", "COMBINE", "DTYPES", "NEGATIVES", "split_options", "field_names",
            "changed_fields"]
 
 #: How an ensemble's members give one value (``estimate_mi(combine=...)``).
 COMBINE = ("estimates", "scores")
 #: Floating-point types a critic can train in.
 DTYPES = ("float32", "float64")
+#: Which product pairs a bound's marginal (negative) term averages over (``estimate_mi(negatives=...)``):
+#: every off-diagonal pair of the batch, or one derangement of it (f-DIME, Letizia et al., NeurIPS 2024).
+NEGATIVES = ("all", "derangement")
 
 
 def _check_device(device) -> None:
@@ -47,7 +50,10 @@ class TrainOptions:
     ``final_repeats`` partitions. ``standardize`` z-scores each column with the training
     split's statistics; ``"whiten"`` whitens each block (x and y) with the training split's
     covariance, which makes the estimate invariant to invertible linear maps of each side. ``device``/``dtype``/``num_threads``/``cuda_graph`` say where and how
-    the arithmetic runs; ``progress`` shows a bar.
+    the arithmetic runs; ``progress`` shows a bar. ``negatives``: the product pairs of a bound's
+    marginal term, ``"all"`` B(B − 1) off-diagonal pairs or ``"derangement"`` B pairs
+    (x_i, y_σ(i)) of a derangement σ, in training and evaluation alike (see
+    :class:`mi_estimators.bounds.Bound`; bounds with a row-wise term refuse it).
     """
 
     steps: int = 2000
@@ -66,6 +72,7 @@ class TrainOptions:
     split_seed: int | None = None
     num_threads: Any = "auto"
     cuda_graph: Any = "auto"
+    negatives: str = "all"
 
     def __post_init__(self):
         check_int("steps", self.steps)
@@ -92,10 +99,11 @@ class TrainOptions:
             raise ValueError(f"num_threads must be 'auto', None or a positive integer, got {self.num_threads!r}")
         if self.cuda_graph not in ("auto", True, False):
             raise ValueError(f"cuda_graph must be 'auto', True or False, got {self.cuda_graph!r}")
+        check_choice("negatives", self.negatives, NEGATIVES)
 
     #: Fields the estimator uses itself (to split, standardise, place and seed); every other
     #: field is an argument of :func:`mi_estimators.training.fit_critic` of the same name.
-    NOT_LOOP = ("heldout_fraction", "standardize", "device", "dtype", "split_seed")
+    NOT_LOOP = ("heldout_fraction", "standardize", "device", "dtype", "split_seed", "negatives")
 
     def loop_options(self) -> dict:
         """``{name: value}`` of the fields that :func:`mi_estimators.training.fit_critic` takes."""
