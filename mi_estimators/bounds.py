@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mi_estimators._checks import check_choice, check_positive, check_real, check_scores
+from mi_estimators.options import NEGATIVES
 from mi_estimators.divergences import (
     Divergence,
     get_divergence,
@@ -50,6 +51,9 @@ __all__ = [
     "log_mean_exp_off_diagonal",
     "log_mean_exp_rows_off_diagonal",
     "mean_off_diagonal",
+    "negatives_mask",
+    "log_mean_exp_negatives",
+    "mean_negatives",
     "dv",
     "mine_loss",
     "nwj",
@@ -101,6 +105,44 @@ def mean_off_diagonal(values: Tensor) -> Tensor:
     return values.masked_fill(_eye(values), 0.0).sum(dim=(-2, -1)) / (n * (n - 1))
 
 
+def negatives_mask(scores: Tensor, negatives: str = "all") -> Tensor:
+    r"""The product pairs a bound's marginal term averages over, as a ``(B, B)`` boolean mask.
+
+    ``"all"``: every off-diagonal pair (i ≠ j), B(B − 1) of them. ``"derangement"``: the B pairs
+    ``(x_i, y_{σ(i)})`` with σ(i) = i + 1 mod B, a derangement (no fixed point: no joint pair
+    among the negatives), as f-DIME trains (Letizia et al., NeurIPS 2024). The trainer's batches
+    and the held-out partitions are uniformly shuffled i.i.d. samples, so every fixed B-cycle
+    gives negatives with the same law as a uniformly random B-cycle; a fixed one keeps the bound a
+    pure (CUDA-graph-safe, reproducible) function of S.
+    """
+    negatives = check_choice("negatives", negatives, NEGATIVES)
+    eye = _eye(scores)
+    return ~eye if negatives == "all" else eye.roll(1, dims=-1)
+
+
+def _negatives_count(n: int, negatives: str) -> int:
+    return n * (n - 1) if negatives == "all" else n
+
+
+def _derangement_values(values: Tensor) -> Tensor:
+    """``values[..., i, (i + 1) mod B]``, shape ``(..., B)``."""
+    return values.roll(-1, dims=-1).diagonal(dim1=-2, dim2=-1)
+
+
+def log_mean_exp_negatives(scores: Tensor, negatives: str = "all") -> Tensor:
+    r"""``log mean exp S`` over the negative pairs of :func:`negatives_mask`, shape ``(...)``."""
+    if check_choice("negatives", negatives, NEGATIVES) == "all":
+        return log_mean_exp_off_diagonal(scores)
+    return torch.logsumexp(_derangement_values(scores), dim=-1) - math.log(scores.shape[-1])
+
+
+def mean_negatives(values: Tensor, negatives: str = "all") -> Tensor:
+    """Mean of ``values`` over the negative pairs of :func:`negatives_mask`, shape ``(...)``."""
+    if check_choice("negatives", negatives, NEGATIVES) == "all":
+        return mean_off_diagonal(values)
+    return _derangement_values(values).mean(dim=-1)
+
+
 def _diag_mean(scores: Tensor) -> Tensor:
     return scores.diagonal(dim1=-2, dim2=-1).mean(dim=-1)
 
@@ -123,7 +165,7 @@ def _log_baseline(scores: Tensor, log_baseline) -> Tensor:
 # ---------------------------------------------------------------------------
 # KL bounds
 # ---------------------------------------------------------------------------
-def dv(scores: Tensor) -> Tensor:
+def dv(scores: Tensor, *, negatives: str = "all") -> Tensor:
     r"""Donsker–Varadhan lower bound on KL-MI (nats).
 
     .. math:: I_{DV} = \mathbb{E}_P[T] - \log \mathbb{E}_Q[e^T]
@@ -131,13 +173,15 @@ def dv(scores: Tensor) -> Tensor:
 
     Population lower bound for any T, tight at ``T = log r + c`` (invariant to S + c).
     The batch value is biased upward (the log sits outside the mean); variance grows with I.
-    Donsker & Varadhan (1983); Belghazi et al. (2018).
+    ``negatives="derangement"``: the mean over Q uses the B pairs of one derangement
+    (:func:`negatives_mask`) instead of all B(B − 1). Donsker & Varadhan (1983); Belghazi et al. (2018).
     """
     scores = _shape_checked(scores)
-    return _diag_mean(scores) - log_mean_exp_off_diagonal(scores)
+    return _diag_mean(scores) - log_mean_exp_negatives(scores, negatives)
 
 
-def mine_loss(scores: Tensor, log_ema: Tensor | None = None, momentum: float = 0.9) -> tuple[Tensor, Tensor]:
+def mine_loss(scores: Tensor, log_ema: Tensor | None = None, momentum: float = 0.9, *,
+              negatives: str = "all") -> tuple[Tensor, Tensor]:
     r"""MINE training loss and updated state: value ``-DV(S)``, gradient bias-corrected.
 
     The gradient of ``log E_Q e^T`` is ``∇E_Q e^T / E_Q e^T``; MINE replaces the
@@ -146,7 +190,7 @@ def mine_loss(scores: Tensor, log_ema: Tensor | None = None, momentum: float = 0
     Returns ``(loss, new_log_ema)``; ``new_log_ema`` is detached. Belghazi et al. (2018).
     """
     scores = _shape_checked(scores)
-    lme = log_mean_exp_off_diagonal(scores)
+    lme = log_mean_exp_negatives(scores, negatives)
     current = lme.detach()
     if log_ema is None:
         new = current
@@ -164,7 +208,7 @@ def mine_loss(scores: Tensor, log_ema: Tensor | None = None, momentum: float = 0
     return -surrogate, new
 
 
-def nwj(scores: Tensor) -> Tensor:
+def nwj(scores: Tensor, *, negatives: str = "all") -> Tensor:
     r"""Nguyen–Wainwright–Jordan lower bound on KL-MI (f-GAN-KL, TUBA with a = e).
 
     .. math:: I_{NWJ} = \mathbb{E}_P[T] - e^{-1}\,\mathbb{E}_Q[e^{T}]
@@ -174,10 +218,10 @@ def nwj(scores: Tensor) -> Tensor:
     Nguyen, Wainwright & Jordan (2010).
     """
     scores = _shape_checked(scores)
-    return _diag_mean(scores) - safe_exp(log_mean_exp_off_diagonal(scores) - 1.0)
+    return _diag_mean(scores) - safe_exp(log_mean_exp_negatives(scores, negatives) - 1.0)
 
 
-def tuba(scores: Tensor, log_baseline: Tensor | None = None) -> Tensor:
+def tuba(scores: Tensor, log_baseline: Tensor | None = None, *, negatives: str = "all") -> Tensor:
     r"""TUBA: tractable unnormalised Barber–Agakov lower bound with baseline a(x) > 0.
 
     .. math:: 1 + \mathrm{mean}_i (S_{ii} - b_i) - \mathrm{mean}_{i\ne j} e^{S_{ij} - b_i},
@@ -189,7 +233,7 @@ def tuba(scores: Tensor, log_baseline: Tensor | None = None) -> Tensor:
     scores = _shape_checked(scores)
     b = _log_baseline(scores, log_baseline)
     shifted = scores - b.unsqueeze(-1)
-    return 1.0 + _diag_mean(shifted) - safe_exp(log_mean_exp_off_diagonal(shifted))
+    return 1.0 + _diag_mean(shifted) - safe_exp(log_mean_exp_negatives(shifted, negatives))
 
 
 def infonce(scores: Tensor) -> Tensor:
@@ -216,7 +260,7 @@ def dv_per_anchor(scores: Tensor) -> Tensor:
     return (scores.diagonal(dim1=-2, dim2=-1) - log_mean_exp_rows_off_diagonal(scores)).mean(dim=-1)
 
 
-def js_fgan_objective(scores: Tensor) -> Tensor:
+def js_fgan_objective(scores: Tensor, *, negatives: str = "all") -> Tensor:
     r"""The f-GAN Jensen–Shannon objective ``J = −mean softplus(−S_ii) − mean_{i≠j} softplus(S_ij)``.
 
     ``JSD ≈ log 2 + J/2``; maximised at ``S = log r``. Nowozin et al. (2016).
@@ -224,10 +268,10 @@ def js_fgan_objective(scores: Tensor) -> Tensor:
     scores = _shape_checked(scores)
     # threshold=40: torch's default (20) returns x itself above 20, an error of e^-20 per entry
     pos = F.softplus(-scores.diagonal(dim1=-2, dim2=-1), threshold=40.0).mean(dim=-1)
-    return -pos - mean_off_diagonal(F.softplus(scores, threshold=40.0))
+    return -pos - mean_negatives(F.softplus(scores, threshold=40.0), negatives)
 
 
-def js_estimate(scores: Tensor) -> Tensor:
+def js_estimate(scores: Tensor, *, negatives: str = "all") -> Tensor:
     r"""KL-MI from a JS-trained critic: ``NWJ(S + 1) = 1 + mean S_ii − mean_{i≠j} e^{S_ij}``.
 
     The JS optimum is ``S = log r``, so NWJ must be evaluated at ``S + 1``. The Poole and
@@ -235,10 +279,10 @@ def js_estimate(scores: Tensor) -> Tensor:
     the optimum (math_spec §2). Lower bound for any S. Poole et al. (2019).
     """
     scores = _shape_checked(scores)
-    return 1.0 + _diag_mean(scores) - safe_exp(log_mean_exp_off_diagonal(scores))
+    return 1.0 + _diag_mean(scores) - safe_exp(log_mean_exp_negatives(scores, negatives))
 
 
-def smile(scores: Tensor, tau: float = 5.0) -> Tensor:
+def smile(scores: Tensor, tau: float = 5.0, *, negatives: str = "all") -> Tensor:
     r"""SMILE(τ) value: ``mean S_ii − log mean_{i≠j} exp(clip(S_ij, −τ, τ))``.
 
     **Not a bound**: biased for finite τ (upward at high I for small τ), unbiased as
@@ -246,7 +290,7 @@ def smile(scores: Tensor, tau: float = 5.0) -> Tensor:
     Song & Ermon (2020).
     """
     scores = _shape_checked(scores)
-    return _diag_mean(scores) - log_mean_exp_off_diagonal(scores.clamp(-tau, tau))
+    return _diag_mean(scores) - log_mean_exp_negatives(scores.clamp(-tau, tau), negatives)
 
 
 def _log_loo_mean_exp_rows(scores: Tensor) -> Tensor:
@@ -329,7 +373,7 @@ def fgan_output(v: Tensor, divergence="kl", *, alpha: float | None = None) -> Te
 
 
 def fgan(scores: Tensor, divergence="kl", *, alpha: float | None = None, extend: bool = False,
-         output: str = "raw") -> Tensor:
+         output: str = "raw", negatives: str = "all") -> Tensor:
     r"""f-GAN (Nowozin) variational lower bound on φ-MI with critic T = S or T = g(S).
 
     .. math:: I_\phi \ge \mathrm{mean}_i T_{ii} - \mathrm{mean}_{i\ne j}\,\phi^*(T_{ij})
@@ -349,11 +393,11 @@ def fgan(scores: Tensor, divergence="kl", *, alpha: float | None = None, extend:
     div = _divergence(divergence, alpha)
     if output == "bounded":
         scores = fgan_output(scores, div)
-    neg = div.mean_conj(scores, ~_eye(scores), dim=(-2, -1), extend=extend)
+    neg = div.mean_conj(scores, negatives_mask(scores, negatives), dim=(-2, -1), extend=extend)
     return _diag_mean(scores) - neg
 
 
-def fmicl(scores: Tensor, divergence="kl", *, alpha: float | None = None) -> Tensor:
+def fmicl(scores: Tensor, divergence="kl", *, alpha: float | None = None, negatives: str = "all") -> Tensor:
     r"""f-MICL bound on φ-MI with the ratio parametrised as r̂ = exp(S) (Lu et al., 2023).
 
     .. math:: \hat I_\phi = \mathrm{mean}_i \phi'(\hat r_{ii})
@@ -366,14 +410,15 @@ def fmicl(scores: Tensor, divergence="kl", *, alpha: float | None = None) -> Ten
     scores = _shape_checked(scores)
     div = _divergence(divergence, alpha)
     pos = div.mean_f_prime_exp(scores.diagonal(dim1=-2, dim2=-1), None, -1)
-    neg = div.mean_conj_f_prime_exp(scores, ~_eye(scores), (-2, -1))
+    neg = div.mean_conj_f_prime_exp(scores, negatives_mask(scores, negatives), (-2, -1))
     return pos - neg
 
 
 _NEWTON_STEPS = 30
 
 
-def _solve_beta(scores: Tensor, div: Divergence, mask: Tensor, dims: tuple[int, ...], *, may_sync: bool = False) -> Tensor:
+def _solve_beta(scores: Tensor, div: Divergence, mask: Tensor, dims: tuple[int, ...], *, may_sync: bool = False,
+                count: int | None = None) -> Tensor:
     """argmin_β g(β) = β + mean φ*(S − β) over the masked entries, per problem (no grad).
 
     Call it on scores centred so that the largest selected entry of each problem is 0:
@@ -391,7 +436,8 @@ def _solve_beta(scores: Tensor, div: Divergence, mask: Tensor, dims: tuple[int, 
         if work.device.type != "mps":
             work = work.to(torch.float64)
         n = scores.shape[-1]
-        count = n * (n - 1) if len(dims) == 2 else n - 1
+        if count is None:   # entries per problem: all off-diagonal pairs, or one row's
+            count = n * (n - 1) if len(dims) == 2 else n - 1
         # Unselected entries at -inf have ratio (φ*)'(-inf) = 0 and curvature 0 for every
         # generator, so plain sums / count are the masked means.
         work = work.masked_fill(~mask, -math.inf)
@@ -423,7 +469,7 @@ def _solve_beta(scores: Tensor, div: Divergence, mask: Tensor, dims: tuple[int, 
 
 
 def dro_dual(scores: Tensor, divergence="kl", *, alpha: float | None = None, per_anchor: bool = False,
-             may_sync: bool = True) -> Tensor:
+             may_sync: bool = True, negatives: str = "all") -> Tensor:
     r"""DRO-dual φ-MI lower bound (α = 1, η = 0 reading of Wu et al., 2023; math_spec §4d).
 
     .. math:: \hat I_\phi = \mathrm{mean}_i S_{ii} - \min_\beta\big[\beta + \mathrm{mean}_{i\ne j}\phi^*(S_{ij}-\beta)\big]
@@ -435,22 +481,29 @@ def dro_dual(scores: Tensor, divergence="kl", *, alpha: float | None = None, per
     no_grad, see :func:`_solve_beta`) and the objective evaluated at the detached β*
     (envelope theorem: the gradient is exact; checked by gradcheck).
     ``may_sync=False`` (used by ``loss`` on accelerators) runs a fixed number of Newton steps
-    instead of stopping at convergence, so no host synchronisation happens.
+    instead of stopping at convergence, so no host synchronisation happens. ``negatives="derangement"``
+    (global β only): the inner mean runs over the B pairs of one derangement (:func:`negatives_mask`).
     """
     scores = _shape_checked(scores)
     div = _divergence(divergence, alpha)
-    eye = _eye(scores)
+    negatives = check_choice("negatives", negatives, NEGATIVES)
+    if per_anchor and negatives != "all":
+        raise ValueError("dro_dual with per_anchor=True solves one β per row over all of that row's negatives; "
+                         "negatives='derangement' applies to the global form (per_anchor=False) only")
+    n = scores.shape[-1]
     if per_anchor:
-        mask, dims = ~eye, (-1,)
+        mask, dims = ~_eye(scores), (-1,)
         pos = scores.diagonal(dim1=-2, dim2=-1)
+        count = n - 1
     else:
-        mask, dims = ~eye, (-2, -1)
+        mask, dims = negatives_mask(scores, negatives), (-2, -1)
         pos = _diag_mean(scores)
+        count = _negatives_count(n, negatives)
     expand = (...,) + (None,) * len(dims)
     if div.name == "kl":
-        inner = log_mean_exp_rows_off_diagonal(scores) if per_anchor else log_mean_exp_off_diagonal(scores)
+        inner = log_mean_exp_rows_off_diagonal(scores) if per_anchor else log_mean_exp_negatives(scores, negatives)
     elif div.name == "tv":
-        top = scores.masked_fill(eye, -math.inf).amax(dim=dims)
+        top = scores.masked_fill(~mask, -math.inf).amax(dim=dims)
         beta = top - 0.5
         inner = beta + masked_mean((scores - beta[expand]).clamp(min=-0.5), mask, dims)
     else:
@@ -459,9 +512,9 @@ def dro_dual(scores: Tensor, divergence="kl", *, alpha: float | None = None, per
         # is below the float resolution and S − β* can round onto the edge of dom φ*,
         # where (φ*)' is infinite.
         wide = scores if scores.device.type == "mps" else scores.to(torch.float64)
-        top = wide.detach().masked_fill(eye, -math.inf).amax(dim=dims)
+        top = wide.detach().masked_fill(~mask, -math.inf).amax(dim=dims)
         centred = wide - top[expand]
-        beta = _solve_beta(centred, div, mask, dims, may_sync=may_sync).to(wide.dtype)
+        beta = _solve_beta(centred, div, mask, dims, may_sync=may_sync, count=count).to(wide.dtype)
         inner = (top + beta + div.mean_conj(centred - beta[expand], mask, dims)).to(scores.dtype)
     value = pos - inner
     return value.mean(dim=-1) if per_anchor else value
@@ -470,12 +523,21 @@ def dro_dual(scores: Tensor, divergence="kl", *, alpha: float | None = None, per
 # ---------------------------------------------------------------------------
 # Bound objects and the registry
 # ---------------------------------------------------------------------------
+#: What a bound's value is to its target (``BoundInfo.kind``).
+KINDS = ("lower", "upper", "neither")
+
+
 @dataclasses.dataclass(frozen=True)
 class BoundInfo:
     """What a bound estimates. ``target``: "kl" or the φ name; ``target_params``: e.g.
-    ``{"alpha": 1.5}`` for Tsallis; ``lower_bound``: a (population) lower bound on the
-    target for any critic; ``hyper``: hyper-parameters (defaults in the registry, actual
-    values on an instance); ``ceiling(batch_size)``: the most the batch value can be, or None."""
+    ``{"alpha": 1.5}`` for Tsallis; ``kind``: ``"lower"`` (a population lower bound on the
+    target for any critic), ``"upper"`` (a population upper bound under the condition its
+    description states, e.g. CLUB's q close enough to p(y|x)) or ``"neither"``;
+    ``lower_bound``: ``kind == "lower"``; ``hyper``: hyper-parameters (defaults in the
+    registry, actual values on an instance); ``negatives``: the product pairs of the marginal
+    term (``"all"`` or ``"derangement"``); ``derangement``: whether the bound accepts
+    ``negatives="derangement"``; ``critic``: the critic kind the bound needs (None: any);
+    ``ceiling(batch_size)``: the most the batch value can be, or None."""
 
     name: str
     target: str
@@ -485,6 +547,10 @@ class BoundInfo:
     description: str
     target_params: dict = dataclasses.field(default_factory=dict)
     _ceiling: Callable[[int], float | None] | None = dataclasses.field(default=None, repr=False, compare=False)
+    kind: str = "lower"
+    negatives: str = "all"
+    derangement: bool = False
+    critic: str | None = None
 
     def ceiling(self, batch_size: int) -> float | None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 2:
@@ -504,7 +570,13 @@ class Bound:
     name: str = ""
     paper: str = ""
     description: str = ""
-    lower_bound: bool = True
+    #: "lower", "upper" or "neither" (see :class:`BoundInfo`); ``lower_bound`` follows it.
+    kind: str = "lower"
+    #: Whether the marginal term is a plain mean over product pairs, so that
+    #: ``negatives="derangement"`` applies (row-wise and generative terms refuse it).
+    derangement: bool = False
+    #: The critic kind this bound needs (its score matrix must be a conditional log-density), or None.
+    critic: str | None = None
     hyper_defaults: dict = {}
     extra_inputs: tuple[str, ...] = ()
     #: ``loss`` and ``estimate(S, check_finite=False)`` are pure tensor functions of the scores
@@ -514,7 +586,7 @@ class Bound:
     #: user's subclass stays eager until it sets this.
     graph_safe: bool = False
 
-    def __init__(self, **hyper):
+    def __init__(self, *, negatives: str = "all", **hyper):
         unknown = sorted(set(hyper) - set(self.hyper_defaults))
         if unknown:
             valid = ", ".join(sorted(self.hyper_defaults)) or "none"
@@ -522,9 +594,26 @@ class Bound:
                              f"{self.name!r}; valid: {valid}")
         self.hyper = {**self.hyper_defaults, **hyper}
         self._validate()
+        self.negatives = check_choice("negatives", negatives, NEGATIVES)
+        if self.negatives != "all" and not self._accepts_derangement():
+            takers = ", ".join(n for n, c in BOUNDS.items() if c.derangement)
+            raise ValueError(
+                f"bound {self.name!r} cannot use negatives={self.negatives!r}: its marginal term is "
+                f"{self._why_no_derangement()}, not a plain mean over product pairs. Derangement negatives "
+                f"apply to {takers} (dro-dual with per_anchor=False); use negatives='all' here")
 
     def _validate(self) -> None:
         pass
+
+    def _accepts_derangement(self) -> bool:
+        return self.derangement
+
+    def _why_no_derangement(self) -> str:
+        return "row-wise (each anchor x_i against every other y of its row)"
+
+    @property
+    def lower_bound(self) -> bool:
+        return self.kind == "lower"
 
     # --- description ----------------------------------------------------------
     def _target(self) -> tuple[str, dict]:
@@ -537,10 +626,13 @@ class Bound:
     def info(self) -> BoundInfo:
         target, params = self._target()
         return BoundInfo(self.name, target, self.lower_bound, dict(self.hyper), self.paper,
-                         self.description, params, self._ceiling)
+                         self.description, params, self._ceiling, kind=self.kind, negatives=self.negatives,
+                         derangement=self._accepts_derangement(), critic=self.critic)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.hyper.items())
+        if self.negatives != "all":
+            args += f"{', ' if args else ''}negatives={self.negatives!r}"
         return f"get_bound({self.name!r}{', ' if args else ''}{args})"
 
     # --- evaluation -----------------------------------------------------------
@@ -575,9 +667,10 @@ class _DV(Bound):
     paper = "Donsker & Varadhan (1983); Belghazi et al., ICML 2018 (MINE)"
     description = ("Donsker–Varadhan: mean S_ii − log mean_{i≠j} e^{S_ij}. Optimum log r + c (shift-invariant); "
                    "batch value biased upward, variance grows with I.")
+    derangement = True
 
     def _estimate(self, scores):
-        return dv(scores)
+        return dv(scores, negatives=self.negatives)
 
 
 class _MINE(Bound):
@@ -592,6 +685,7 @@ class _MINE(Bound):
     description = ("MINE: the DV value; loss gradient divides ∇E_Q e^T by a moving average of E_Q e^T "
                    "(state per leading index, updated by loss(), reset()).")
     hyper_defaults = {"momentum": 0.9}
+    derangement = True
     # not graph_safe: the EMA lives in a Python attribute that every loss() call replaces
 
     def _validate(self):
@@ -604,10 +698,10 @@ class _MINE(Bound):
         self.state = None
 
     def _estimate(self, scores):
-        return dv(scores)
+        return dv(scores, negatives=self.negatives)
 
     def _loss(self, scores):
-        loss, self.state = mine_loss(scores, self.state, self.hyper["momentum"])
+        loss, self.state = mine_loss(scores, self.state, self.hyper["momentum"], negatives=self.negatives)
         return loss
 
 
@@ -616,9 +710,10 @@ class _NWJ(Bound):
     paper = "Nguyen, Wainwright & Jordan, IEEE Trans. Inf. Theory 2010"
     description = ("NWJ (f-GAN-KL): mean S_ii − e^{-1} mean_{i≠j} e^{S_ij}. Optimum 1 + log r (not shift-invariant); "
                    "unbiased, variance ~ e^{2I}.")
+    derangement = True
 
     def _estimate(self, scores):
-        return nwj(scores)
+        return nwj(scores, negatives=self.negatives)
 
 
 class _TUBA(Bound):
@@ -627,9 +722,10 @@ class _TUBA(Bound):
     description = ("TUBA: 1 + mean(S_ii − b_i) − mean_{i≠j} e^{S_ij − b_i} with log baseline b (input "
                    "log_baseline, shape (..., B); default 0). Optimum log r + b(x).")
     extra_inputs = ("log_baseline",)
+    derangement = True
 
     def _estimate(self, scores, log_baseline=None):
-        return tuba(scores, log_baseline)
+        return tuba(scores, log_baseline, negatives=self.negatives)
 
 
 class _InfoNCE(Bound):
@@ -660,12 +756,13 @@ class _JS(Bound):
     description = ("Train with the f-GAN Jensen–Shannon objective (optimum S = log r); report "
                    "NWJ(S + 1) = 1 + mean S_ii − mean_{i≠j} e^{S_ij}, a KL lower bound (the reference "
                    "code's NWJ(S) is 1/e low).")
+    derangement = True
 
     def _estimate(self, scores):
-        return js_estimate(scores)
+        return js_estimate(scores, negatives=self.negatives)
 
     def _loss(self, scores):
-        return -js_fgan_objective(scores)
+        return -js_fgan_objective(scores, negatives=self.negatives)
 
 
 class _SMILE(Bound):
@@ -673,18 +770,19 @@ class _SMILE(Bound):
     paper = "Song & Ermon, ICLR 2020"
     description = ("SMILE(tau): mean S_ii − log mean_{i≠j} e^{clip(S_ij, −tau, tau)}; NOT a bound (biased for "
                    "finite tau). Loss: JS gradients, value −SMILE.")
-    lower_bound = False
+    kind = "neither"
+    derangement = True
     hyper_defaults = {"tau": 5.0}
 
     def _validate(self):
         check_positive("tau", self.hyper["tau"])
 
     def _estimate(self, scores):
-        return smile(scores, self.hyper["tau"])
+        return smile(scores, self.hyper["tau"], negatives=self.negatives)
 
     def _loss(self, scores):
-        value = smile(scores, self.hyper["tau"])
-        js = js_fgan_objective(scores)
+        value = smile(scores, self.hyper["tau"], negatives=self.negatives)
+        js = js_fgan_objective(scores, negatives=self.negatives)
         return -(js + (value - js).detach())
 
 
@@ -709,6 +807,7 @@ class _Alpha(Bound):
 
 class _PhiBound(Bound):
     hyper_defaults = {"divergence": "kl", "alpha": None}
+    derangement = True
 
     def _validate(self):
         self.divergence = get_divergence(self.hyper["divergence"], self.hyper["alpha"])
@@ -739,10 +838,11 @@ class _FGAN(_PhiBound):
         return ""
 
     def _estimate(self, scores):
-        return fgan(scores, self.divergence, output=self.hyper["output"]).to(scores.dtype)
+        return fgan(scores, self.divergence, output=self.hyper["output"], negatives=self.negatives).to(scores.dtype)
 
     def _loss(self, scores):
-        return -fgan(scores, self.divergence, extend=True, output=self.hyper["output"]).to(scores.dtype)
+        return -fgan(scores, self.divergence, extend=True, output=self.hyper["output"],
+                     negatives=self.negatives).to(scores.dtype)
 
 
 class _FMICL(_PhiBound):
@@ -752,7 +852,7 @@ class _FMICL(_PhiBound):
                    "maximised iff S = log r. divergence='tv' has zero gradient: estimate only, loss() raises.")
 
     def _estimate(self, scores):
-        return fmicl(scores, self.divergence)
+        return fmicl(scores, self.divergence, negatives=self.negatives)
 
     def _loss(self, scores):
         if not self.divergence.trainable:
@@ -762,7 +862,7 @@ class _FMICL(_PhiBound):
                 f"(one of {', '.join(d for d in list_divergences() if d != 'tv')}) or with "
                 "'fgan'/'dro-dual', and use estimate() for TV."
             )
-        return -fmicl(scores, self.divergence)
+        return -fmicl(scores, self.divergence, negatives=self.negatives)
 
 
 class _DRODual(_PhiBound):
@@ -777,18 +877,24 @@ class _DRODual(_PhiBound):
         if not isinstance(self.hyper["per_anchor"], bool):
             raise ValueError(f"per_anchor must be True or False, got {self.hyper['per_anchor']!r}")
 
+    def _accepts_derangement(self):
+        return not self.hyper["per_anchor"]
+
+    def _why_no_derangement(self):
+        return "one β per row with per_anchor=True (row-wise)"
+
     def _estimate(self, scores):
         # early stopping of the Newton solve needs a host sync: only where that is free (CPU);
         # on accelerators the fixed 30 steps keep estimate() capturable in a CUDA graph
         return dro_dual(scores, self.divergence, per_anchor=self.hyper["per_anchor"],
-                        may_sync=scores.device.type == "cpu")
+                        may_sync=scores.device.type == "cpu", negatives=self.negatives)
 
     def _loss(self, scores):
         # On the CPU a convergence check costs nothing (no device to synchronise with), so the
         # inner Newton solve stops at convergence (typically 5-12 of its 30 steps: ~3x faster
         # training); on accelerators it runs all steps to keep the hot loop free of host syncs.
         return -dro_dual(scores, self.divergence, per_anchor=self.hyper["per_anchor"],
-                         may_sync=scores.device.type == "cpu")
+                         may_sync=scores.device.type == "cpu", negatives=self.negatives)
 
 
 #: name -> Bound class. Order is the display order.

@@ -85,12 +85,12 @@ def infonce_implied_mi(mi: float, batch_size: int) -> float:
     return math.log(batch_size - 1) - (a + math.log(-math.expm1(-a)))
 
 
-def _make_bound(name: str, bound_options: dict):
+def _make_bound(name: str, bound_options: dict, negatives: str = "all"):
     from mi_estimators import bounds
 
     bound_kw = {**TRAINING_BOUND_DEFAULTS.get(name, {}), **bound_options}
     try:
-        return bounds.get_bound(name, **bound_kw), bound_kw
+        return bounds.get_bound(name, negatives=negatives, **bound_kw), bound_kw
     except (TypeError, ValueError) as exc:
         names = ("n_critics", "seed", *field_names(TrainOptions), *field_names(CriticOptions))
         raise ValueError(
@@ -215,7 +215,7 @@ def estimate_neural(x: np.ndarray, y: np.ndarray, name: str, *, seed: int, train
     torch_dtype = {"float32": torch.float32, "float64": torch.float64}[train.dtype]
     dev = training.resolve_device(train.device)
     split_seed = seed if train.split_seed is None else int(train.split_seed)
-    bound, bound_kw = _make_bound(name, bound_options)
+    bound, bound_kw = _make_bound(name, bound_options, train.negatives)
     n = x.shape[0]
     train, adapted = _adapt_batch(n, train)
     n_train, n_held = _check_sizes(n, train)

@@ -1,0 +1,117 @@
+"""Derangement vs all-pairs negatives (issue 21, item 2): bias and spread at 2-10 nats.
+
+Correlated Gaussians, d = 5 per side, n = 5000 samples per run (``synthetic.CorrelatedGaussian``,
+exact truth), each f-divergence bound trained and evaluated twice on the *same* samples and with
+the same seed: ``negatives="all"`` (every off-diagonal pair) and ``negatives="derangement"``
+(the B pairs of one derangement, f-DIME, Letizia et al., NeurIPS 2024). Everything else is
+``estimate_mi``'s defaults (separable critic, B = 128, 2000 steps with early stopping).
+
+Results go to a JSON-lines file, one line per run, written as each run ends (an interrupted run
+resumes where it stopped); ``--summary`` prints the markdown table of docs/accuracy/derangement.md.
+
+    .venv/bin/python benchmarks/derangement.py --out docs/accuracy/derangement_runs.jsonl
+    .venv/bin/python benchmarks/derangement.py --out docs/accuracy/derangement_runs.jsonl --summary
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+BOUNDS = ("nwj", "js", "smile", "dv")
+LEVELS = (2.0, 4.0, 6.0, 8.0, 10.0)
+MODES = ("all", "derangement")
+DIM, N = 5, 5000
+
+
+def _key(rec) -> tuple:
+    return rec["bound"], rec["mi_true"], rec["seed"], rec["negatives"]
+
+
+def run(out: Path, seeds, bounds, levels) -> None:
+    import warnings
+
+    import torch
+
+    torch.set_num_threads(1)
+    from mi_estimators import estimate_mi
+    from synthetic import CorrelatedGaussian
+
+    done = set()
+    if out.exists():
+        done = {_key(json.loads(line)) for line in out.read_text().splitlines() if line.strip()}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for seed in seeds:
+        for level in levels:
+            task = CorrelatedGaussian(DIM, mi=level)
+            x, y = task.sample(N, seed=seed)
+            for bound in bounds:
+                for mode in MODES:
+                    rec = dict(bound=bound, mi_true=level, seed=seed, negatives=mode)
+                    if _key(rec) in done:
+                        continue
+                    t0 = time.perf_counter()
+                    try:
+                        with warnings.catch_warnings():
+                            warnings.simplefilter("ignore")
+                            r = estimate_mi(x, y, bound, seed=seed, negatives=mode, num_threads=1)
+                        rec.update(mi=r.mi, stderr=r.stderr, interval=list(r.interval),
+                                   steps_run=r.details.get("steps_run"), warnings=list(r.warnings))
+                    except ValueError as exc:   # a diverged training is a result too
+                        rec.update(mi=None, error=str(exc)[:300])
+                    rec["seconds"] = time.perf_counter() - t0
+                    with out.open("a") as fh:
+                        fh.write(json.dumps(rec) + "\n")
+                    print(json.dumps(rec), flush=True)
+
+
+def summary(out: Path) -> str:
+    import statistics
+
+    recs = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
+    groups: dict[tuple, list] = {}
+    for r in recs:
+        groups.setdefault((r["bound"], r["mi_true"], r["negatives"]), []).append(r)
+    lines = ["| bound | truth | negatives | runs | mean estimate | bias | sd over seeds | mean reported se | "
+             "coverage | mean s |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for (bound, level, mode), rs in sorted(groups.items(), key=lambda kv: (BOUNDS.index(kv[0][0]), kv[0][1],
+                                                                         MODES.index(kv[0][2]))):
+        ok = [r for r in rs if r.get("mi") is not None and math.isfinite(r["mi"])]
+        if not ok:
+            lines.append(f"| {bound} | {level:g} | {mode} | {len(rs)} (all failed) | | | | | | |")
+            continue
+        est = [r["mi"] for r in ok]
+        mean = statistics.fmean(est)
+        sd = statistics.stdev(est) if len(est) > 1 else float("nan")
+        se = statistics.fmean(r["stderr"] for r in ok)
+        cover = sum(r["interval"][0] <= level <= r["interval"][1] for r in ok)
+        secs = statistics.fmean(r["seconds"] for r in rs)
+        failed = f" ({len(rs) - len(ok)} failed)" if len(ok) < len(rs) else ""
+        lines.append(f"| {bound} | {level:g} | {mode} | {len(rs)}{failed} | {mean:.3f} | {mean - level:+.3f} | "
+                     f"{sd:.3f} | {se:.3f} | {cover}/{len(ok)} | {secs:.0f} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", type=Path, default=REPO / "docs" / "accuracy" / "derangement_runs.jsonl")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--bounds", nargs="+", default=list(BOUNDS))
+    p.add_argument("--levels", type=float, nargs="+", default=list(LEVELS))
+    p.add_argument("--summary", action="store_true", help="print the table from --out and exit")
+    args = p.parse_args(argv)
+    if args.summary:
+        print(summary(args.out))
+        return 0
+    run(args.out, args.seeds, args.bounds, args.levels)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
