@@ -20,7 +20,7 @@ LAYERS = {
     "bounds": 2, "critics": 2, "copula": 2, "discrete": 2,
     "nonparametric": 3, "training": 3,
     "neural": 4, "conditional": 4, "contrastive": 4, "contrastive.losses": 4, "contrastive.dro": 4,
-    "auto": 5, "cmi": 6, "independence": 6,
+    "auto": 5, "phi_plugin": 5, "cmi": 6, "independence": 6, "phi_default": 6,
     "api": 7,
     "sklearn_api": 8,
     "bench": 9, "bench.store": 9, "bench.executors": 9, "bench.files": 9, "bench.sweep": 9,
