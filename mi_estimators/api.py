@@ -58,6 +58,7 @@ FAMILIES = {
     "nonparametric": Family("mi_estimators.nonparametric:NONPARAMETRIC_ESTIMATORS",
                             "mi_estimators.nonparametric:run_nonparametric", trains=False),
     "neural": Family("mi_estimators.bounds:BOUNDS", "mi_estimators.neural:run_neural", trains=True),
+    "flow": Family(("flow",), "mi_estimators.flow:run_flow", trains=True),
 }
 
 
@@ -81,6 +82,10 @@ def valid_options(estimator: str) -> set[str]:
         from mi_estimators.auto import option_names
 
         return option_names() - {"seed"}
+    if family is FAMILIES["flow"]:
+        from mi_estimators.flow import option_names as flow_options
+
+        return flow_options()
     if not family.trains:
         from mi_estimators.nonparametric import NONPARAMETRIC_ESTIMATORS
 
