@@ -9,7 +9,8 @@ finish* (in any order), so the caller can write each result to disk at once.
   process runs torch with **one thread** (``OMP_NUM_THREADS=1``,
   ``torch.set_num_threads(1)``): ``n_workers`` processes on ``n_workers`` cores is faster
   than one process fighting over cores, and it makes results independent of the machine's
-  core count.
+  core count. Workers exit within :data:`PARENT_POLL_S` of their parent's death
+  (:func:`exit_with_parent`), so a ``kill -9`` of ``mi-bench run`` leaves no process behind.
 - :class:`DaskExecutor` — the same jobs through ``dask.distributed`` (optional extra
   ``mi-estimators[dask]``) on any cluster, given a scheduler address such as
   ``tcp://10.0.0.5:8786`` or an existing ``distributed.Client``.
@@ -49,6 +50,37 @@ def limit_threads(n_threads: int = 1) -> None:
         return
     if torch.get_num_threads() != n_threads:
         torch.set_num_threads(n_threads)
+
+
+#: How often a pool worker checks that the process that started it is still alive (seconds).
+PARENT_POLL_S = 0.25
+
+
+def exit_with_parent(parent_pid: int, poll_s: float = PARENT_POLL_S) -> None:
+    """Make this process exit soon after ``parent_pid`` dies, however it dies (``kill -9`` too).
+
+    A daemon thread compares ``os.getppid()`` with ``parent_pid`` every ``poll_s`` seconds
+    (an orphan is re-parented, so its parent id changes) and calls ``os._exit(1)`` when they
+    differ. Pool workers run it first thing: without it, a SIGKILLed ``mi-bench run`` left its
+    workers computing, and the multiprocessing resource tracker waiting on them, forever. A
+    worker holds no results folder state (the parent writes every run file), so its exit loses
+    only the runs in flight, which a resumed sweep runs again.
+    """
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(poll_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _init_worker(parent_pid: int, n_threads: int = 1) -> None:
+    """Pool worker initializer: exit with the parent (:func:`exit_with_parent`), one thread."""
+    exit_with_parent(parent_pid)
+    limit_threads(n_threads)
 
 
 def _run_single_threaded(fn: Callable, job: Any):
@@ -92,7 +124,8 @@ class LocalExecutor(Executor):
     """A process pool on this machine, one torch thread per worker process.
 
     ``n_workers`` defaults to the number of CPU cores available to this process.
-    Workers start with the ``spawn`` method (safe with torch; no inherited thread pools).
+    Workers start with the ``spawn`` method (safe with torch; no inherited thread pools)
+    and exit when this process dies (:func:`exit_with_parent`).
     """
 
     name = "local"
@@ -123,8 +156,8 @@ class LocalExecutor(Executor):
         pool = ProcessPoolExecutor(
             max_workers=min(self.n_workers, len(jobs)),
             mp_context=ctx,
-            initializer=limit_threads,
-            initargs=(1,),
+            initializer=_init_worker,
+            initargs=(os.getpid(), 1),
         )
         try:
             futures = {pool.submit(fn, job): job for job in jobs}
