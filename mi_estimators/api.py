@@ -59,7 +59,11 @@ FAMILIES = {
                             "mi_estimators.nonparametric:run_nonparametric", trains=False),
     "neural": Family("mi_estimators.bounds:BOUNDS", "mi_estimators.neural:run_neural", trains=True),
     "flow": Family(("flow",), "mi_estimators.flow:run_flow", trains=True),
+    "phi-plugin": Family(("phi-plugin",), "mi_estimators.phi_plugin:run_phi_plugin", trains=True),
 }
+
+#: ``auto`` given a ``divergence=``: the φ-MI default (:mod:`mi_estimators.phi_default`).
+AUTO_PHI = Family((), "mi_estimators.phi_default:run_phi_default", trains=True)
 
 
 def list_estimators() -> list[str]:
@@ -90,6 +94,10 @@ def valid_options(estimator: str) -> set[str]:
         from mi_estimators.nonparametric import NONPARAMETRIC_ESTIMATORS
 
         return set(NONPARAMETRIC_ESTIMATORS[estimator].options)
+    if family is FAMILIES["phi-plugin"]:
+        from mi_estimators.phi_plugin import option_names as phi_plugin_options
+
+        return phi_plugin_options()
     from mi_estimators.bounds import BOUNDS
 
     return set(field_names(TrainOptions)) | set(field_names(CriticOptions)) | set(BOUNDS[estimator].hyper_defaults)
@@ -208,6 +216,8 @@ def estimate_mi(x, y, estimator: str = AUTO, critic: str | None = None, *,
                  heldout_fraction=heldout_fraction, eval_every=eval_every, patience=patience, dtype=dtype,
                  progress=progress)
     train, critic_options, rest = split_options({**given, **options})
+    if estimator == AUTO and "divergence" in rest:   # the φ-MI default picks its own route
+        family = AUTO_PHI
     if not family.trains:
         _refuse_training_options(estimator, train, critic_options)
     if transform is not None:   # per-column normal scores first: MI is invariant, tails and warps go
