@@ -201,8 +201,11 @@ def _cmd_estimate(args) -> int:
         from mi_estimators.cmi import CMI_METHODS
 
         check_choice("CMI method", args.estimator, CMI_METHODS)
-    else:
-        check_choice("estimator", args.estimator, mi_estimators.list_estimators())
+    else:   # the names that import nothing heavy first: listing every bound loads torch
+        from mi_estimators.api import FAMILIES
+
+        if not any(args.estimator in FAMILIES[f].name_list() for f in ("auto", "nonparametric")):
+            check_choice("estimator", args.estimator, mi_estimators.list_estimators())
     specs = [("--x", args.x), ("--y", args.y)] + ([("--z", args.z)] if conditional else [])
     arrays, desc = load_columns(args.file, specs, categorical=args.categorical)
     options = _options(args.option)
