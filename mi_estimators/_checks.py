@@ -237,12 +237,22 @@ def rescale_extreme(a):
     return a
 
 
+#: The fewest paired samples any estimate accepts (each estimator needs more; they say how many).
+MIN_ROWS = 2
+
+
 def check_xy(x, y):
-    """Validate a pair of samples; returns float64 arrays (n, d_x), (n, d_y)."""
+    """Validate a pair of samples (the same number of rows, at least :data:`MIN_ROWS`);
+    returns float64 arrays (n, d_x), (n, d_y)."""
     x, y = as_2d(x, "x"), as_2d(y, "y")
     if x.shape[0] != y.shape[0]:
         raise ValueError(
             f"x and y must have the same number of samples (rows, paired): got {x.shape[0]} and {y.shape[0]}"
+        )
+    if x.shape[0] < MIN_ROWS:   # else a 1-row column reads as "constant", or k-NN as "k in [1, 0]"
+        raise ValueError(
+            f"x and y have 1 row (one sample): mutual information is estimated from paired samples, at least "
+            f"{MIN_ROWS} rows and in practice hundreds (each estimator names its own minimum)"
         )
     return rescale_extreme(x), rescale_extreme(y)
 

@@ -161,6 +161,13 @@ def _numeric(path: Path, name: str, values: list, *, csv_lines: bool, categorica
 
 
 
+def _check_rows(path: Path, n: int, what: str) -> None:
+    """Fewer than 2 rows is no sample to estimate from: say so (a 1-row column is not "constant")."""
+    if n < 2:
+        raise ValueError(f"{path} has {n} {what}: estimating MI needs paired samples, at least 2 rows "
+                         "and in practice hundreds")
+
+
 def load_xy(path: str | os.PathLike, x_spec: str | None, y_spec: str | None):
     """``(x, y, description)`` from an NPZ (arrays ``x``/``y`` by default), CSV or Parquet file."""
     (x, y), desc = load_columns(path, [("--x", x_spec), ("--y", y_spec)])
@@ -203,6 +210,7 @@ def load_columns(path: str | os.PathLike, specs: list[tuple[str, str | None]], *
             if bad.any():
                 r, c = np.argwhere(bad)[0]
                 raise ValueError(f"{path}: array {key!r} has a NaN/inf value at row {r}, column {c}")
+            _check_rows(path, arr.shape[0], f"row(s) in array {key!r}")
             arrays.append(arr)
         return arrays, f"{path.name} [{' ; '.join(spec or flag.lstrip('-') for flag, spec in specs)}]"
     if path.suffix.lower() not in (".csv", ".tsv", ".txt", ".parquet", ".pq"):
@@ -225,6 +233,7 @@ def load_columns(path: str | os.PathLike, specs: list[tuple[str, str | None]], *
                 raise ValueError(f"{specs[a][0]} and {specs[b][0]} share the column(s) "
                                  f"{', '.join(header[i] for i in overlap)}")
     csv_lines = path.suffix.lower() not in (".parquet", ".pq")
+    _check_rows(path, len(cols[0]) if cols else 0, "data row(s) after the header" if csv_lines else "row(s)")
     arrays = [np.stack([_numeric(path, header[i], cols[i], csv_lines=csv_lines, categorical=categorical)
                         for i in idx], axis=1) for idx in indices]
     desc = f"{path.name} [{' ; '.join(', '.join(header[i] for i in idx) for idx in indices)}]"
