@@ -123,8 +123,9 @@ class CriticOptions:
     ``bilinear`` or ``fgaussian``; ``hidden`` (``None``: the method's choice), ``embed_dim``,
     ``activation``: its MLPs; ``n_critics`` members trained as one batched ensemble and
     ``combine``d by ``"estimates"`` or ``"scores"`` (``None``: the method's choice).
-    ``cosine``, ``temperature`` (separable), ``chunk_size`` (joint), ``sigma`` (fgaussian):
-    critic-specific; ``None`` leaves the critic's own default.
+    ``cosine``, ``temperature`` (separable), ``chunk_size`` (joint), ``sigma`` (fgaussian),
+    ``marginal`` (conditional-gaussian: ``"gaussian"`` or ``"mixture"``): critic-specific; ``None``
+    leaves the critic's (or the bound's) own default.
     """
 
     critic: str | None = None
@@ -137,9 +138,10 @@ class CriticOptions:
     temperature: float | None = None
     chunk_size: int | None = None
     sigma: float | None = None
+    marginal: str | None = None
 
     #: Fields that belong to one kind of critic (passed only when given).
-    SPECIFIC = ("cosine", "temperature", "chunk_size", "sigma")
+    SPECIFIC = ("cosine", "temperature", "chunk_size", "sigma", "marginal")
 
     def __post_init__(self):
         if self.critic is not None and not isinstance(self.critic, str):
