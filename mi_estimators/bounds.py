@@ -70,6 +70,11 @@ __all__ = [
     "FGAN_OUTPUTS",
     "fmicl",
     "dro_dual",
+    "club",
+    "l1out",
+    "entropy_difference",
+    "density_nll",
+    "KINDS",
 ]
 
 
@@ -521,6 +526,63 @@ def dro_dual(scores: Tensor, divergence="kl", *, alpha: float | None = None, per
 
 
 # ---------------------------------------------------------------------------
+# generative bounds: S[i, j] = log q(y_j | x_i) − log m(y_j), a conditional density model
+# (critics.ConditionalGaussianCritic) with a reference density m of y (a column shift)
+# ---------------------------------------------------------------------------
+def club(scores: Tensor, *, negatives: str = "all") -> Tensor:
+    r"""CLUB, the contrastive log-ratio upper bound on KL-MI, from ``S[i, j] = log q(y_j | x_i) (+ c_j)``.
+
+    .. math:: I_{CLUB} = \mathbb{E}_{p(x,y)}[\log q(y|x)] - \mathbb{E}_{p(x)p(y)}[\log q(y|x)]
+              \approx \mathrm{mean}_i S_{ii} - \mathrm{mean}_{i\ne j} S_{ij}
+
+    Invariant to column shifts c_j (so to the reference density m). With q = p(y|x) it is
+    I + KL(p(x)p(y) ‖ p(x,y)) ≥ I (for the correlated Gaussian d ρ²/(1 − ρ²)); with a learned q it is an upper bound when
+    KL(p(x,y) ‖ q(y|x)p(x)) ≤ KL(p(x)p(y) ‖ q(y|x)p(x)) (Cheng et al., Theorem 3.2), not otherwise.
+    Unbiased on a batch. The reference code averages over all B² pairs (diagonal included);
+    this uses the B(B − 1) product pairs, or one derangement (``negatives``, as CLUBSample
+    uses a permutation). Cheng et al., ICML 2020.
+    """
+    scores = _shape_checked(scores)
+    return _diag_mean(scores) - mean_negatives(scores, negatives)
+
+
+def l1out(scores: Tensor) -> Tensor:
+    r"""Leave-one-out upper bound on KL-MI from ``S[i, j] = log q(y_j | x_i) (+ c_j)``.
+
+    .. math:: I_{L1Out} = \mathrm{mean}_j \Big[S_{jj} - \log \tfrac{1}{B-1}\sum_{i \ne j} e^{S_{ij}}\Big]
+
+    p(y_j) is estimated by the mixture of the other anchors' conditionals, q(y_j | x_i), i ≠ j
+    (column j; CLUB's L1OutUB and Poole et al.'s eq. 13 in our orientation, rows = x). Invariant to
+    column shifts. With q = p(y|x) its expectation is ≥ I for every B and decreases to I as B → ∞
+    (the log of a (B − 1)-sample mean is biased low by Jensen: about +Var/(2(B − 1)) above I); with
+    a learned q it is not guaranteed. Equals :func:`dv_per_anchor` of Sᵀ. Poole et al., ICML 2019.
+    """
+    scores = _shape_checked(scores)
+    return dv_per_anchor(scores.transpose(-1, -2))
+
+
+def entropy_difference(scores: Tensor) -> Tensor:
+    r"""``mean_i S_ii`` = H_m(Y) − H_q(Y|X) for ``S[i, j] = log q(y_j | x_i) − log m(y_j)``.
+
+    .. math:: \hat I = \mathrm{mean}_i [\log q(y_i|x_i) - \log m(y_i)]
+
+    The difference of two cross-entropy estimates: −mean log q(y|x) ≥ H(Y|X) and −mean log m(y)
+    ≥ H(Y) in expectation, so the value is a lower bound on I (Barber–Agakov) when m = p(y)
+    exactly, and neither bound in general (DoE). BA: Barber & Agakov, NeurIPS 2003; DoE:
+    McAllester & Stratos, AISTATS 2020. Unbiased on a batch given q and m.
+    """
+    scores = _shape_checked(scores)
+    return _diag_mean(scores)
+
+
+def density_nll(scores: Tensor) -> Tensor:
+    """``−mean_i S_ii``: the negative log-likelihood of q(y|x) on the joint pairs, up to the reference
+    m (which gets no gradient): the training loss of every generative bound."""
+    scores = _shape_checked(scores)
+    return -_diag_mean(scores)
+
+
+# ---------------------------------------------------------------------------
 # Bound objects and the registry
 # ---------------------------------------------------------------------------
 #: What a bound's value is to its target (``BoundInfo.kind``).
@@ -902,6 +964,86 @@ BOUNDS: dict[str, type[Bound]] = {
     cls.name: cls
     for cls in (_DV, _MINE, _NWJ, _TUBA, _InfoNCE, _DVPerAnchor, _JS, _SMILE, _Alpha, _FGAN, _FMICL, _DRODual)
 }
+
+
+class _Generative(Bound):
+    """A bound on a conditional density critic (``critic = "conditional-gaussian"``); loss = NLL of q."""
+
+    critic = "conditional-gaussian"
+    #: critic options this bound trains with unless given (``CriticOptions`` fields)
+    critic_defaults: dict = {}
+
+    def _why_no_derangement(self):
+        return "not a mean over product pairs (it has no negatives)"
+
+    def _loss(self, scores):
+        return density_nll(scores)
+
+    def selection(self, scores: Tensor) -> Tensor:
+        """What early stopping maximises on held-out data: ``mean_i S_ii``, the log-likelihood of q(y|x)
+        relative to the reference m (for ``doe`` the learned m enters with a minus sign, so its own
+        improvements are not rewarded). Not the estimate: a larger upper bound is not a better one."""
+        return entropy_difference(scores)
+
+
+class _CLUB(_Generative):
+    name = "club"
+    paper = "Cheng et al., ICML 2020 (CLUB)"
+    kind = "upper"
+    derangement = True
+    description = ("CLUB: mean S_ii − mean_{i≠j} S_ij with S = log q(y_j|x_i) − log m(y_j) (critic "
+                   "conditional-gaussian, trained by maximum likelihood). An upper bound with the true "
+                   "conditional (= I + KL(p(x)p(y) ‖ p(x,y))) and with a learned q when KL(p(x,y) ‖ q(y|x)p(x)) "
+                   "≤ KL(p(x)p(y) ‖ q(y|x)p(x)); not otherwise.")
+
+    def _estimate(self, scores):
+        return club(scores, negatives=self.negatives)
+
+
+class _L1Out(_Generative):
+    name = "l1out"
+    paper = "Poole et al., ICML 2019 (leave-one-out bound); Cheng et al., ICML 2020 (L1OutUB)"
+    kind = "upper"
+    description = ("Leave-one-out: mean_j [S_jj − log mean_{i≠j} e^{S_ij}], p(y_j) estimated by the other "
+                   "anchors' q(y_j|x_i). An upper bound for any B with the true conditional (→ I as B grows); "
+                   "not guaranteed with a learned q.")
+
+    def _why_no_derangement(self):
+        return "column-wise (each y_j against every other anchor's q(y_j | x_i))"
+
+    def _estimate(self, scores):
+        return l1out(scores)
+
+
+class _BA(_Generative):
+    name = "ba"
+    paper = "Barber & Agakov, NeurIPS 2003"
+    kind = "neither"
+    critic_defaults = {"marginal": "gaussian"}
+    description = ("Barber–Agakov H(Y) + E log q(y|x) = mean S_ii with H(Y) the batch's Gaussian entropy "
+                   "(bias-corrected; critic conditional-gaussian, marginal='gaussian'). A lower bound when Y "
+                   "is Gaussian; otherwise the Gaussian entropy exceeds H(Y) by KL(p_Y ‖ N(μ_Y, Σ_Y)) and "
+                   "the value is not a bound.")
+
+    def _estimate(self, scores):
+        return entropy_difference(scores)
+
+
+class _DoE(_Generative):
+    name = "doe"
+    paper = "McAllester & Stratos, AISTATS 2020"
+    kind = "neither"
+    critic_defaults = {"marginal": "mixture"}
+    description = ("Difference of entropies H_m(Y) − H_q(Y|X) = mean S_ii with two density models: "
+                   "q(y|x) (Gaussian) and m(y) (a learned Gaussian mixture; critic conditional-gaussian, "
+                   "marginal='mixture'), both fitted by maximum likelihood. Both are cross-entropy "
+                   "(over-)estimates, so the difference is not a bound.")
+
+    def _estimate(self, scores):
+        return entropy_difference(scores)
+
+
+BOUNDS.update({cls.name: cls for cls in (_CLUB, _L1Out, _BA, _DoE)})
 
 
 # The registry's bounds are pure tensor functions of the scores, except MINE (see Bound.graph_safe).

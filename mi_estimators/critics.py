@@ -32,12 +32,21 @@ Available critics (:func:`make_critic` builds them by name, :func:`list_critics`
     The f-Gaussian kernel critic of f-MICL (Lu et al., TMLR 2023, math_spec §3b):
     :math:`T(x, y) = -\lVert g(x) - h(y) \rVert^2 / (2\sigma^2) + b`, with a learned
     log-normaliser ``b`` per member and a fixed width ``sigma``.
+``conditional-gaussian``
+    A density model, not a ratio critic: :math:`T(x, y) = \log q(y \mid x) - \log m(y)` with
+    :math:`q(y \mid x) = \mathcal N(\mu(x), \mathrm{diag}\,\sigma^2(x))` (one MLP gives μ and
+    log σ²) and a reference marginal density m of y that gets no gradient from the scores:
+    the batch's own Gaussian (``marginal="gaussian"``) or a learned Gaussian mixture
+    (``marginal="mixture"``, fitted by maximum likelihood through ``auxiliary_loss``). The
+    generative bounds (``club``, ``l1out``, ``ba``, ``doe``) need it. Cheng et al. (2020), CLUB;
+    McAllester & Stratos (2020).
 
 Failure modes: separable critics can only represent log-ratios of (low) rank
 ``embed_dim``; joint critics cost O(B²·H) per layer and may overfit small data sets.
 """
 from __future__ import annotations
 
+import functools
 import math
 from typing import Callable, Sequence
 
@@ -53,6 +62,10 @@ __all__ = [
     "JointCritic",
     "BilinearCritic",
     "FGaussianCritic",
+    "ConditionalGaussianCritic",
+    "MARGINALS",
+    "MIXTURE_COMPONENTS",
+    "gaussian_entropy_bias",
     "MeanScoreEnsemble",
     "make_critic",
     "list_critics",
@@ -360,12 +373,121 @@ class FGaussianCritic(Critic):
         return self.log_norm - d2 / (2.0 * self.sigma**2)
 
 
+#: Reference marginals of :class:`ConditionalGaussianCritic`.
+MARGINALS = ("gaussian", "mixture")
+#: Components of the learned marginal (``marginal="mixture"``).
+MIXTURE_COMPONENTS = 16
+#: log σ² of q(y | x) is kept in (−LOG_VAR_LIMIT, LOG_VAR_LIMIT) by a scaled tanh (smooth, ~identity near 0).
+LOG_VAR_LIMIT = 20.0
+_LOG_2PI = math.log(2.0 * math.pi)
+
+
+@functools.lru_cache(maxsize=None)
+def gaussian_entropy_bias(batch_size: int, dim: int) -> float:
+    r"""``E[log det Ĉ] − log det Σ`` for the maximum-likelihood covariance Ĉ of ``batch_size``
+    Gaussian samples in ``dim`` dimensions (mean estimated):
+    :math:`\sum_{i=1}^{d} \psi\big(\tfrac{B-i}{2}\big) + d \log\tfrac{2}{B}` (Bartlett decomposition;
+    e.g. −0.159 at B = 128, d = 5). Subtracted so the batch Gaussian entropy is unbiased."""
+    k = torch.arange(1, dim + 1, dtype=torch.float64)
+    return float(torch.digamma((batch_size - k) / 2.0).sum()) + dim * math.log(2.0 / batch_size)
+
+
+def _batch_gaussian_log_density(y: Tensor) -> Tensor:
+    r"""``log m̂(y_j)``, shape ``(K, B)``: the Gaussian fitted to the batch ``y`` (K, B, d) by maximum
+    likelihood, with log det Ĉ bias-corrected (:func:`gaussian_entropy_bias`), so that
+    ``−mean_j log m̂(y_j) = ½ (d log 2πe + log det Ĉ − bias)``, an unbiased estimate of H(Y) for Gaussian
+    Y. Data only: no parameter, no gradient."""
+    k, b, d = y.shape
+    if b <= d:
+        raise ValueError(f"the conditional-gaussian critic's batch Gaussian needs batch_size > dim_y; got "
+                         f"B = {b} for dim_y = {d}: raise batch_size or use marginal='mixture'")
+    with torch.no_grad():
+        wide = y.detach().to(torch.float64)
+        centred = wide - wide.mean(dim=1, keepdim=True)
+        cov = centred.transpose(1, 2) @ centred / b
+        chol, _ = torch.linalg.cholesky_ex(cov)        # no host sync (CUDA graphs); singular -> NaN below
+        z = torch.linalg.solve_triangular(chol, centred.transpose(1, 2), upper=False)   # (K, d, B)
+        log_det = 2.0 * chol.diagonal(dim1=-2, dim2=-1).log().sum(-1, keepdim=True)     # (K, 1)
+        log_m = -0.5 * (d * _LOG_2PI + log_det - gaussian_entropy_bias(b, d) + (z * z).sum(1))
+    return log_m.to(y.dtype)
+
+
+class ConditionalGaussianCritic(Critic):
+    r"""A conditional density model as a critic: :math:`S_{ij} = \log q(y_j \mid x_i) - \log m(y_j)`.
+
+    .. math:: \log q(y \mid x) = -\tfrac12 \sum_d \Big[\log 2\pi + v_d(x)
+              + \frac{(y_d - \mu_d(x))^2}{e^{v_d(x)}}\Big]
+
+    μ and v = log σ² come from one MLP ``dim_x -> hidden... -> 2 dim_y`` (``hidden=()``: linear in x,
+    exact for jointly Gaussian data); v is kept in (−20, 20) by ``20 tanh(v/20)``. Every pair is
+    scored by broadcasting (K, B, B, d): exact, no expanded-square cancellation.
+
+    ``m`` is a reference density of y that receives no gradient from the scores, so minimising
+    ``−mean_i S_ii`` (the loss of the generative bounds) is maximum likelihood of q, and the
+    column shift −log m(y_j) cancels in ``club`` and ``l1out``. ``marginal="gaussian"`` (default):
+    the Gaussian fitted to the batch's y (no parameter; ``−mean_j log m(y_j)`` is the batch's
+    bias-corrected Gaussian entropy, :func:`gaussian_entropy_bias`; needs B > dim_y).
+    ``marginal="mixture"``: a learned mixture of :data:`MIXTURE_COMPONENTS` diagonal Gaussians per member,
+    trained by maximum likelihood through :meth:`auxiliary_loss`, which the trainer adds to the
+    bound's loss. With the true q and m = p(y), S = log r: the critic is then also a log-ratio critic.
+    Cheng et al., ICML 2020 (CLUB); Poole et al., ICML 2019; McAllester & Stratos, AISTATS 2020.
+    """
+
+    name = "conditional-gaussian"
+
+    def __init__(self, dim_x, dim_y, *, hidden=(256, 256), marginal="gaussian", **kw):
+        super().__init__(dim_x, dim_y, **kw)
+        self.hidden = _check_hidden(hidden)
+        self.marginal = check_choice("conditional-gaussian marginal", marginal, MARGINALS)
+        g = self._generators
+        self.net = BatchedMLP((self.dim_x, *self.hidden, 2 * self.dim_y), g, self.activation, self.dtype)
+        if self.marginal == "mixture":
+            m, d = MIXTURE_COMPONENTS, self.dim_y
+            self.mix_logits = nn.Parameter(torch.zeros(self.n_critics, m, dtype=self.dtype))
+            self.mix_means = nn.Parameter(_uniform(g, (m, d), 1.5, self.dtype))
+            self.mix_log_scales = nn.Parameter(torch.zeros(self.n_critics, m, d, dtype=self.dtype))
+
+    def conditional(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """``(μ, log σ²)`` of q(y | x), each ``(K, B, dim_y)``."""
+        out = self.net(x)
+        mu, raw = out[..., : self.dim_y], out[..., self.dim_y:]
+        return mu, LOG_VAR_LIMIT * torch.tanh(raw / LOG_VAR_LIMIT)
+
+    def log_conditional(self, x: Tensor, y: Tensor) -> Tensor:
+        """``log q(y_j | x_i)``, shape ``(K, B, B)`` (rows x, columns y)."""
+        mu, log_var = self.conditional(x)
+        diff = y[:, None, :, :] - mu[:, :, None, :]                  # (K, B, B, d)
+        quad = (diff * diff * torch.exp(-log_var)[:, :, None, :]).sum(-1)
+        return -0.5 * (self.dim_y * _LOG_2PI + log_var.sum(-1)[:, :, None] + quad)
+
+    def log_marginal(self, y: Tensor) -> Tensor:
+        """``log m(y_j)``, shape ``(K, B)``, with gradients into the mixture's parameters (if any)."""
+        if self.marginal == "gaussian":
+            return _batch_gaussian_log_density(y)
+        scales = self.mix_log_scales[:, None]                         # (K, 1, M, d)
+        z = (y[:, :, None, :] - self.mix_means[:, None]) * torch.exp(-scales)
+        comp = -0.5 * (z * z).sum(-1) - scales.sum(-1) - 0.5 * self.dim_y * _LOG_2PI   # (K, B, M)
+        return torch.logsumexp(comp + torch.log_softmax(self.mix_logits, -1)[:, None], dim=-1)
+
+    def scores(self, x, y):
+        return self.log_conditional(x, y) - self.log_marginal(y).detach()[:, None, :]
+
+    def auxiliary_loss(self, x: Tensor, y: Tensor) -> Tensor:
+        """Per member ``(K,)``: the negative log-likelihood of the learned marginal on the batch's y
+        (zeros for ``marginal="gaussian"``, which has no parameter). The trainer adds it to the loss."""
+        y = self._shape(y, self.dim_y, "y")
+        if self.marginal == "gaussian":
+            return torch.zeros(self.n_critics, dtype=y.dtype, device=y.device)
+        return -self.log_marginal(y).mean(-1)
+
+
 _CRITICS: dict[str, type[Critic]] = {
     "separable": SeparableCritic,
     "joint": JointCritic,
     "concat": JointCritic,
     "bilinear": BilinearCritic,
     "fgaussian": FGaussianCritic,
+    "conditional-gaussian": ConditionalGaussianCritic,
 }
 
 # options each critic accepts beyond the common ones (used by the estimator API to route kwargs)
@@ -375,6 +497,7 @@ CRITIC_OPTIONS: dict[str, tuple[str, ...]] = {
     "concat": ("hidden", "chunk_size"),
     "bilinear": ("hidden", "embed_dim"),
     "fgaussian": ("hidden", "embed_dim", "sigma"),
+    "conditional-gaussian": ("hidden", "marginal"),
 }
 
 
@@ -423,8 +546,8 @@ def make_critic(name: str, dim_x: int, dim_y: int, *, hidden=(256, 256), embed_d
     torch.Size([4, 32, 32])
 
     Member ``k`` is initialised from ``seed + k``. Critic-specific options: ``cosine``,
-    ``temperature`` (separable), ``chunk_size`` (joint), ``sigma`` (fgaussian). ``embed_dim``
-    is ignored by the joint critic. Unknown names or options raise ``ValueError``.
+    ``temperature`` (separable), ``chunk_size`` (joint), ``sigma`` (fgaussian), ``marginal``
+    (conditional-gaussian). ``embed_dim`` is ignored by the joint and conditional-gaussian critics. Unknown names or options raise ``ValueError``.
     """
     name = check_choice("critic", name, _CRITICS)
     allowed = set(CRITIC_OPTIONS[name]) - {"hidden", "embed_dim"}
@@ -437,6 +560,6 @@ def make_critic(name: str, dim_x: int, dim_y: int, *, hidden=(256, 256), embed_d
         )
     common = dict(n_critics=n_critics, activation=activation, seed=seed, dtype=dtype)
     cls = _CRITICS[name]
-    if cls is JointCritic:
+    if cls in (JointCritic, ConditionalGaussianCritic):   # no embedding
         return cls(dim_x, dim_y, hidden=hidden, **common, **kw)
     return cls(dim_x, dim_y, hidden=hidden, embed_dim=embed_dim, **common, **kw)

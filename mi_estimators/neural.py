@@ -141,6 +141,23 @@ def _check_sizes(n: int, train: TrainOptions) -> tuple[int, int]:
     return n_train, n_held
 
 
+def _critic_for(name: str, bound, critic: CriticOptions) -> CriticOptions:
+    """The critic options with this path's defaults; a bound that needs a density critic (``club``,
+    ``l1out``, ``ba``, ``doe``) gets it by default and refuses any other."""
+    need = getattr(bound, "critic", None)
+    if need is None:
+        if critic.marginal is not None and critic.critic != "conditional-gaussian":
+            raise ValueError("marginal= is an option of the conditional-gaussian critic only; pass "
+                             "critic='conditional-gaussian' or drop marginal")
+        return critic.with_defaults(critic="separable", hidden=DEFAULT_HIDDEN, n_critics=1, combine="estimates")
+    if critic.critic not in (None, need):
+        raise ValueError(f"bound {name!r} needs a conditional density model as its critic (S[i, j] = "
+                         f"log q(y_j | x_i) − log m(y_j)): critic={need!r} (the default for it), not "
+                         f"{critic.critic!r}")
+    return critic.with_defaults(critic=need, hidden=DEFAULT_HIDDEN, n_critics=1, combine="estimates",
+                                **getattr(bound, "critic_defaults", {}))
+
+
 def _mean_score_value(fit, bound, heldout, train: TrainOptions, split_seed: int, dtype, device):
     """The held-out value of the members' mean-score critic: ``(mi, se_sampling, n_batches)``."""
     import torch
@@ -210,12 +227,12 @@ def estimate_neural(x: np.ndarray, y: np.ndarray, name: str, *, seed: int, train
 
     t0 = time.perf_counter()
     seed = check_int("seed", seed, low=-2**63, what="an integer")
-    critic = critic.with_defaults(critic="separable", hidden=DEFAULT_HIDDEN, n_critics=1, combine="estimates")
+    bound, bound_kw = _make_bound(name, bound_options, train.negatives)
+    critic = _critic_for(name, bound, critic)
     kind = check_choice("critic", critic.critic, critics.list_critics())
     torch_dtype = {"float32": torch.float32, "float64": torch.float64}[train.dtype]
     dev = training.resolve_device(train.device)
     split_seed = seed if train.split_seed is None else int(train.split_seed)
-    bound, bound_kw = _make_bound(name, bound_options, train.negatives)
     n = x.shape[0]
     train, adapted = _adapt_batch(n, train)
     n_train, n_held = _check_sizes(n, train)
@@ -266,6 +283,7 @@ def estimate_neural(x: np.ndarray, y: np.ndarray, name: str, *, seed: int, train
         steps_run=fit.steps_run, best_step=fit.best_step.tolist(), cuda_graph=fit.cuda_graph,
         stderr_sampling=se_sampling, stderr_seed=math.sqrt(seed_var), per_critic_stderr=fit.stderrs.tolist(),
         combine=critic.combine, n_eval_batches=fit.n_eval_batches, lower_bound=getattr(info, "lower_bound", None),
+        bound_kind=getattr(info, "kind", None),
         ceiling=ceiling, train_seconds=fit.seconds,
     )
     return MIResult(

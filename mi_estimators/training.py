@@ -27,7 +27,9 @@ synchronisation): the held-out set is cut into disjoint batches of ``eval_batch_
 are evaluated at the size they were trained at), the bound's estimate is averaged over the
 batches, and the history records the step, the mean training loss since the last
 evaluation and the held-out estimate, per member. Early stopping keeps, per member, the
-weights with the best held-out estimate and freezes a member after ``patience``
+weights with the best held-out estimate (or, for a bound with a ``selection(S)`` method, the best
+held-out value of that: the generative bounds select on the log-likelihood of their density
+model, since a larger upper bound is not a better one) and freezes a member after ``patience``
 evaluations without improvement; training ends when every member is frozen or after
 ``steps`` steps. The final value is recomputed with the best weights on the held-out data,
 averaged over ``final_repeats`` random partitions into batches.
@@ -158,7 +160,7 @@ def _draw(sampler, n: int, rng: np.random.Generator):
 
 
 @torch.no_grad()
-def evaluate_critic(critic, bound, x, y, *, batch_size: int, repeats: int = 1, seed: int = 0):
+def evaluate_critic(critic, bound, x, y, *, batch_size: int, repeats: int = 1, seed: int = 0, statistic=None):
     """Held-out estimate per member: mean over disjoint batches, and its standard error.
 
     ``x, y``: held-out tensors ``(n, d)`` on the critic's device. Returns
@@ -166,7 +168,10 @@ def evaluate_critic(critic, bound, x, y, *, batch_size: int, repeats: int = 1, s
     cut into ``n // batch_size`` disjoint batches, ``repeats`` times with different random
     partitions (seeded by ``seed``, identical at every call); ``stderr`` is the mean over
     partitions of ``sd(batch estimates) / sqrt(n_batches)`` (conservative for the average).
+    ``statistic``: a function of the scores to average instead of ``bound.estimate`` (the trainer's
+    model-selection statistic, e.g. an upper bound's held-out log-likelihood).
     """
+    statistic = bound.estimate if statistic is None else statistic
     n = x.shape[0]
     nb = n // batch_size
     if nb < 2:
@@ -181,7 +186,7 @@ def evaluate_critic(critic, bound, x, y, *, batch_size: int, repeats: int = 1, s
         est = []
         for b in range(nb):
             idx = order[b * batch_size:(b + 1) * batch_size]
-            est.append(bound.estimate(critic(x[idx], y[idx])))   # (K,)
+            est.append(statistic(critic(x[idx], y[idx])))   # (K,)
         est = torch.stack(est, dim=-1).to(torch.float64)          # (K, nb)
         means.append(est.mean(-1))
         ses.append(est.std(-1, unbiased=True) / math.sqrt(nb))
@@ -342,8 +347,11 @@ def fit_critic(critic, bound, *, train=None, heldout=None, sampler=None,
                                                 split_seed, dtype, device)
         eval_batch_size = batch_size if eval_batch_size is None else int(eval_batch_size)
 
-        def heldout_estimate(repeats):
-            return evaluate_critic(critic, bound, xh, yh, batch_size=eval_batch_size, repeats=repeats, seed=split_seed)
+        select = getattr(bound, "selection", None)   # what early stopping maximises (default: the estimate)
+
+        def heldout_estimate(repeats, final=True):
+            return evaluate_critic(critic, bound, xh, yh, batch_size=eval_batch_size, repeats=repeats, seed=split_seed,
+                                   statistic=None if final else select)
 
         if xh.shape[0] // eval_batch_size < 2:   # fail before training on a held-out set too small for an se
             heldout_estimate(1)
@@ -385,7 +393,7 @@ def _train(critic, bound, stream, heldout_estimate, *, steps, eval_every, patien
             if bad.any():
                 raise TrainingDivergedError(_diverged_message(
                     "the training loss", step, bad.nonzero().flatten().tolist(), bound_name, lr))
-            val, _, _ = _checked_heldout(lambda: heldout_estimate(1), step, bound_name, lr, hint,
+            val, _, _ = _checked_heldout(lambda: heldout_estimate(1, final=False), step, bound_name, lr, hint,
                                          "the held-out estimate")
             history.append(dict(step=step, train_loss=train_loss.tolist(), heldout=val.tolist()))
             stopping.update(val, step)
@@ -437,7 +445,9 @@ def make_train_step(critic, loss, *, lr: float, weight_decay: float = 0.0, cuda_
     Nothing in it waits on the host.
 
     ``loss``: a bound (its ``loss`` method is used) or any callable ``scores -> (K,)``, e.g.
-    a different bound per member. ``record(scores, loss)``, if given, runs after the Adam step
+    a different bound per member. A critic with an ``auxiliary_loss(x, y) -> (K,)`` method (the
+    learned marginal of :class:`mi_estimators.critics.ConditionalGaussianCritic`) has it added to the
+    bound's loss: parameters that no bound trains get their own objective. ``record(scores, loss)``, if given, runs after the Adam step
     under ``torch.no_grad()`` with the step's detached scores and losses; it keeps what it
     needs in tensors that live across steps (``add_``/``copy_`` into device buffers) and reads
     no host value, so the step stays replayable. :func:`fit_critic` records the running loss
@@ -452,12 +462,14 @@ def make_train_step(critic, loss, *, lr: float, weight_decay: float = 0.0, cuda_
                          f"got {cuda_graph!r}")
     loss_fn = loss.loss if hasattr(loss, "loss") else loss
     optimizer = make_adam(critic.parameters(), lr=lr, weight_decay=weight_decay, capturable=cuda_graph)
+    auxiliary = getattr(critic, "auxiliary_loss", None)
 
     def eager(xb, yb):
         scores = critic(xb, yb)
         losses = loss_fn(scores)                    # (K,)
         optimizer.zero_grad(set_to_none=True)
-        losses.sum().backward()
+        total = losses if auxiliary is None else losses + auxiliary(xb, yb)
+        total.sum().backward()
         optimizer.step()
         if record is not None:
             with torch.no_grad():

@@ -10,7 +10,7 @@ import torch
 from mi_estimators.bounds import BOUNDS, describe_bounds, get_bound, list_bounds
 
 CONTRACT_NAMES = ["dv", "mine", "nwj", "tuba", "infonce", "dv-per-anchor", "js", "smile", "alpha",
-                  "fgan", "fmicl", "dro-dual"]
+                  "fgan", "fmicl", "dro-dual", "club", "l1out", "ba", "doe"]
 
 
 def test_registry_lists_exactly_the_contract_names():
@@ -344,6 +344,8 @@ def test_loss_is_minus_estimate_except_for_js_smile_and_mine():
     for name, hyper in _all_bounds():
         bound = get_bound(name, **hyper)
         if name in ("js", "smile", "mine") or (name == "fmicl" and hyper["divergence"] == "tv"):
+            continue
+        if name in ("club", "l1out"):   # generative upper bounds train q by likelihood (tests/test_upper_bounds.py)
             continue
         scores = S - 3.0 if name == "fgan" else S  # inside every dom φ*: the tangent extension is unused
         assert torch.allclose(bound.loss(scores), -bound.estimate(scores), atol=1e-10), (name, hyper)
