@@ -75,37 +75,93 @@ def _ksg_pointwise(
     ``eps[i]`` is the max-norm distance from z_i = (x_i, y_i) to its k-th nearest neighbour
     in the joint space; ``n_x[i] = #{j != i : ||x_j - x_i||_inf < eps[i]}`` (strict), and
     likewise ``n_y``. The strict inequality is a ball query of radius nextafter(eps, 0):
-    the KD-tree computes max-norm distances with the same float subtractions in the
-    joint and marginal spaces, so the comparison is exact.
+    the KD-tree (and the sorted search of one-column marginals) computes max-norm distances
+    with the same float subtractions in the joint and marginal spaces, so the comparison is exact.
+
+    The points are queried in the tree's own order (``cKDTree.indices``: neighbouring queries
+    visit the same nodes, so they hit the cache); the answers are put back in sample order.
+    At n = 10^6, 1 + 1 dims this halved the joint query (2.1 s -> 0.95 s, same distances).
     """
     z = np.concatenate([x, y], axis=1)
-    dist, _ = cKDTree(z).query(z, k=k + 1, p=np.inf, workers=workers)
-    eps = dist[:, k]
+    tree = cKDTree(z)
+    order = tree.indices
+    dist, _ = tree.query(z[order], k=k + 1, p=np.inf, workers=workers)
+    eps = np.empty(z.shape[0])
+    eps[order] = dist[:, k]
     radius = np.nextafter(eps, 0.0)
-    n_x = _count_within(x, radius, workers) - 1
-    n_y = _count_within(y, radius, workers) - 1
+    n_x = _count_within(x, radius, workers, order) - 1
+    n_y = _count_within(y, radius, workers, order) - 1
     return eps, n_x, n_y
 
 
-def _count_within(a: np.ndarray, radius: np.ndarray, workers: int) -> np.ndarray:
+def _count_sorted(a: np.ndarray, radius: np.ndarray) -> np.ndarray:
+    """#{j : |a_j - a_i| <= radius[i]} for one column ``a`` (n,), exactly as a tree decides it.
+
+    A tree tests ``fabs(a_j - a_i) <= r`` on the float difference. ``fl(s_j - a_i)`` is
+    non-decreasing along the sorted values ``s``, so the points that pass form one run of
+    ``s``: binary search finds its ends approximately (``a_i ± r`` are rounded sums), and each
+    end then moves (a whole block of equal values at a time) until the tree's own test changes
+    exactly there. O(n log n).
+    """
+    order = np.argsort(a, kind="stable")
+    s = a[order]
+    r = radius[order]
+    n = s.shape[0]
+    hi = np.searchsorted(s, s + r, side="right")   # queries in sorted order: cache friendly
+    lo = np.searchsorted(s, s - r, side="left")
+
+    def move(ends, valid, passes, jump):
+        # one distinct value per round (equal values give equal differences: a tie block moves at once)
+        while True:
+            idx = np.flatnonzero(valid(ends))
+            idx = idx[passes(ends, idx)]
+            if idx.size == 0:
+                return
+            ends[idx] = jump(ends, idx)
+
+    move(hi, lambda e: e < n, lambda e, i: s[e[i]] - s[i] <= r[i],                 # take in passing points
+         lambda e, i: np.searchsorted(s, s[e[i]], side="right"))
+    move(hi, lambda e: e > 0, lambda e, i: s[e[i] - 1] - s[i] > r[i],              # give back failing ones
+         lambda e, i: np.searchsorted(s, s[e[i] - 1], side="left"))
+    move(lo, lambda e: e > 0, lambda e, i: s[e[i] - 1] - s[i] >= -r[i],
+         lambda e, i: np.searchsorted(s, s[e[i] - 1], side="left"))
+    move(lo, lambda e: e < n, lambda e, i: s[e[i]] - s[i] < -r[i],
+         lambda e, i: np.searchsorted(s, s[e[i]], side="right"))
+    counts = np.empty(n, dtype=np.int64)
+    counts[order] = hi - lo
+    return counts
+
+
+def _count_within(a: np.ndarray, radius: np.ndarray, workers: int, order: np.ndarray | None = None) -> np.ndarray:
     """#{j : ||a_j - a_i||_inf <= radius[i]} for every i (self included).
 
-    sklearn's KDTree counts whole nodes that lie inside the ball, which is 3-5x faster
-    than cKDTree.query_ball_point when the counts are large (as in the marginal spaces of
-    KSG). Queries are chunked over threads when workers != 1 (the tree releases the GIL).
+    One column: a sorted search (:func:`_count_sorted`), 3-4x faster than a tree at n = 10^6.
+    More columns: sklearn's KDTree, which counts whole nodes that lie inside the ball (3-5x
+    faster than cKDTree.query_ball_point when the counts are large, as in the marginal spaces of
+    KSG), queried in ``order`` (the joint tree's order: 1.7x faster at 2 + 2 dims, n = 10^5);
+    queries are chunked over threads when workers != 1 (the tree releases the GIL).
     """
+    if a.shape[1] == 1:
+        return _count_sorted(a[:, 0], radius)
     from sklearn.neighbors import KDTree
 
-    tree = KDTree(a, metric="chebyshev")
+    if order is None:
+        order = np.arange(a.shape[0])
+    a_o, r_o = a[order], radius[order]
+    tree = KDTree(a_o, metric="chebyshev")
     n_threads = (os.cpu_count() or 1) if workers == -1 else workers
     if n_threads <= 1 or a.shape[0] < 2048:
-        return tree.query_radius(a, radius, count_only=True)
-    from concurrent.futures import ThreadPoolExecutor
+        counts = tree.query_radius(a_o, r_o, count_only=True)
+    else:
+        from concurrent.futures import ThreadPoolExecutor
 
-    chunks = np.array_split(np.arange(a.shape[0]), n_threads)
-    with ThreadPoolExecutor(n_threads) as pool:
-        parts = pool.map(lambda idx: tree.query_radius(a[idx], radius[idx], count_only=True), chunks)
-        return np.concatenate(list(parts))
+        chunks = np.array_split(np.arange(a.shape[0]), n_threads)
+        with ThreadPoolExecutor(n_threads) as pool:
+            parts = pool.map(lambda idx: tree.query_radius(a_o[idx], r_o[idx], count_only=True), chunks)
+            counts = np.concatenate(list(parts))
+    out = np.empty(a.shape[0], dtype=np.int64)
+    out[order] = counts
+    return out
 
 
 def _ksg_estimate(x: np.ndarray, y: np.ndarray, k: int, workers: int) -> tuple[float, np.ndarray, np.ndarray]:
@@ -223,9 +279,9 @@ def ksg_mi(
     where :math:`\varepsilon_i` is the max-norm distance from :math:`z_i = (x_i, y_i)` to
     its k-th nearest neighbour in the joint space, and :math:`n_x(i)` counts the
     :math:`j \ne i` with :math:`\|x_j - x_i\|_\infty < \varepsilon_i` (strict), likewise
-    :math:`n_y(i)`. The k-NN search uses ``scipy.spatial.cKDTree`` and the counts
-    ``sklearn.neighbors.KDTree``: O(n log n) in low dimension (KD-trees degrade towards
-    O(n²) as the dimension grows).
+    :math:`n_y(i)`. The k-NN search uses ``scipy.spatial.cKDTree``; the counts use a sorted
+    search for a one-column side and ``sklearn.neighbors.KDTree`` otherwise: O(n log n) in low
+    dimension (KD-trees degrade towards O(n²) as the dimension grows).
 
     Parameters
     ----------
