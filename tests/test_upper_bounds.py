@@ -182,3 +182,18 @@ def test_the_mixture_marginal_learns_through_the_auxiliary_loss_only():
     critic.zero_grad()
     critic.auxiliary_loss(x, y).sum().backward()
     assert critic.mix_means.grad.abs().sum() > 0 and critic.net.weights[0].grad is None
+
+
+def test_mi_bench_list_shows_whether_each_bound_is_lower_upper_or_neither(capsys):
+    import json
+
+    from mi_estimators.bench.cli import main
+
+    assert main(["list", "estimators", "--json"]) == 0
+    entries = {e["name"]: e for e in json.loads(capsys.readouterr().out)["estimators"]}
+    assert entries["club"]["bound"] == "upper" and "upper bound" in entries["club"]["kind"]
+    assert entries["ba"]["bound"] == "neither" and entries["nwj"]["bound"] == "lower"
+    assert main(["list", "estimators"]) == 0
+    text = capsys.readouterr().out
+    assert "l1out: kl [neural, upper bound (under its stated condition); critic conditional-gaussian]" in text
+    assert "infonce: kl [neural, lower bound]" in text and "smile: kl [neural, estimate (not a bound)]" in text

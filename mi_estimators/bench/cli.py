@@ -128,8 +128,14 @@ def _cmd_list(args) -> int:
     return 0
 
 
+#: How ``mi-bench list`` names a bound's ``BoundInfo.kind``.
+_BOUND_KIND_LABELS = {"lower": "lower bound", "upper": "upper bound (under its stated condition)",
+                      "neither": "estimate (not a bound)"}
+
+
 def _describe_estimators() -> list[dict]:
-    """One dict per estimator: name, target ("kl" or the φ name), kind, lower_bound, hyper-parameters."""
+    """One dict per estimator: name, target ("kl" or the φ name), kind (with, for bounds, whether the value
+    is a lower bound, an upper bound or neither: also as ``bound``), lower_bound, hyper-parameters."""
     from mi_estimators import list_estimators
     from mi_estimators.bounds import describe_bounds
     from mi_estimators.auto import OWN_OPTIONS
@@ -143,9 +149,11 @@ def _describe_estimators() -> list[dict]:
             info = bounds[name]
             target = info.target + (f" ({', '.join(f'{k}={v}' for k, v in info.target_params.items())})"
                                     if info.target_params else "")
-            kind = "lower bound" if info.lower_bound else "estimate (not a bound)"
+            kind = _BOUND_KIND_LABELS[info.kind]
+            if info.critic:
+                kind += f"; critic {info.critic}"
             out.append(dict(name=name, kind=f"neural, {kind}", target=target, lower_bound=info.lower_bound,
-                            hyperparameters={**info.hyper, **TRAINING_BOUND_DEFAULTS.get(name, {})},
+                            bound=info.kind, hyperparameters={**info.hyper, **TRAINING_BOUND_DEFAULTS.get(name, {})},
                             paper=info.paper))
         elif name == "auto":
             out.append(dict(name=name, kind="auto: the Gaussian-copula value if the copula tests Gaussian, "
