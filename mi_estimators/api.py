@@ -138,8 +138,9 @@ def estimate_mi(x, y, estimator: str = AUTO, critic: str | None = None, *,
         φ-bounds take ``divergence=`` (and ``alpha=`` for tsallis); ``fgan`` trains with
         ``output="bounded"`` (the f-GAN output activation) unless ``output="raw"`` is given.
     critic : str or None
-        ``separable`` (the default, also for ``None``), ``joint``/``concat``, ``bilinear`` or
-        ``fgaussian``.
+        ``separable`` (the default, also for ``None``), ``joint``/``concat``, ``bilinear``,
+        ``fgaussian`` or ``conditional-gaussian`` (a density model q(y|x); the default, and the
+        only critic, of the generative bounds ``club``, ``l1out``, ``ba``, ``doe``).
     n_critics, seed : int
         Train ``n_critics`` critics with seeds ``seed ... seed + n_critics - 1`` at once (one
         batched model). Member ``k`` equals ``estimate_mi(..., seed=seed + k, split_seed=seed)``.
@@ -162,7 +163,8 @@ def estimate_mi(x, y, estimator: str = AUTO, critic: str | None = None, *,
         Critic size. ``hidden=None`` means :data:`mi_estimators.neural.DEFAULT_HIDDEN` (two
         layers of 256) for a named bound, and ``auto``'s own choice
         (:data:`mi_estimators.auto.NEURAL_HIDDEN`, three layers of 128) under ``"auto"``.
-        Critic-specific options: ``cosine``, ``temperature``, ``chunk_size``, ``sigma``.
+        Critic-specific options: ``cosine``, ``temperature``, ``chunk_size``, ``sigma``,
+        ``marginal`` (conditional-gaussian: ``"gaussian"``, ``"mixture"``).
     device : ``"cpu"``, ``"cuda"`` or ``"auto"``.
     standardize : bool
         z-score each column with the training split's mean and sd (recorded in the
@@ -175,7 +177,8 @@ def estimate_mi(x, y, estimator: str = AUTO, critic: str | None = None, *,
         coordinate; this removes heavy tails and marginal warps; recorded in the config).
         The rest of :class:`mi_estimators.options.TrainOptions` (``split_seed``,
         ``eval_batch_size``, ``final_repeats``, ``weight_decay``, ``num_threads``,
-        ``cuda_graph``); bound hyper-parameters (e.g. ``divergence="js"``, ``clip=5``);
+        ``cuda_graph``, ``negatives="all"``/``"derangement"``: the product pairs of the
+        bound's marginal term, docs/bounds.md); bound hyper-parameters (e.g. ``divergence="js"``, ``clip=5``);
         ``auto``'s own options (:class:`mi_estimators.auto.AutoOptions`); for
         nonparametric estimators, their options (e.g. ``k=3``). ``units="bits"`` reports
         ``mi``, ``stderr``, ``interval`` and ``per_critic`` in bits (default ``"nats"``).
