@@ -55,3 +55,56 @@ def test_cli_names_a_one_row_file_as_such(tmp_path, capsys, body, pattern):
     code = cli.main(["estimate", str(path), "--x", "a", "--y", "b"])
     err = capsys.readouterr().err
     assert code == 2 and re.search(pattern, err) and "constant" not in err and "Traceback" not in err, err
+
+
+# --------------------------------------------------------------------------- the stress grid (CI subset)
+def _stress():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "stress.py"
+    spec = importlib.util.spec_from_file_location("stress", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+STRESS = _stress()
+
+
+@pytest.mark.parametrize("call", STRESS.CALLS)
+def test_stress_grid_gives_an_honest_result_or_a_named_refusal(call):
+    """Every kind of hostile input (Cauchy tails, ties, discrete, duplicated and constant columns,
+    permuted rows, scales 1e-300 / 1e300 / mixed, NaN, inf) on a rotating shape (n from 10 to 300,
+    up to 40 x 40): a finite result with 0 <= lo <= estimate <= hi, or a ValueError raised by our
+    code whose message matches one of the named causes. Never a crash, NaN or a foreign traceback."""
+    import torch
+
+    torch.set_num_threads(1)
+    rows = [STRESS.run_one(c, kind, shape, seed=i, timeout_s=60)
+            for i, (c, kind, shape) in enumerate(STRESS.grid("ci")) if c == call]
+    assert rows
+    problems = [r for r in rows if r["outcome"] not in ("result", "refusal")]
+    assert not problems, problems
+    unnamed = [r["detail"] for r in rows if r["outcome"] == "refusal" and r["cause"] == "other"]
+    assert not unnamed, unnamed
+    assert any(r["outcome"] == "result" for r in rows), rows
+    # NaN / inf input is always refused by the input check, naming the row and column
+    for r in rows:
+        if r["kind"] in ("nan", "inf"):
+            assert r["outcome"] == "refusal" and r["cause"] == "non-finite input", r
+
+
+def test_stress_checks_catch_what_they_should():
+    """The campaign's judge is not vacuous: a NaN result, an interval missing its estimate and a
+    ValueError from inside numpy are each flagged."""
+    from types import SimpleNamespace as R
+
+    assert STRESS._check("auto", R(mi=float("nan"), interval=(0.0, 1.0))).startswith("non-finite")
+    assert "does not hold" in STRESS._check("ksg", R(mi=2.0, interval=(0.0, 1.0)))
+    assert "does not hold" in STRESS._check("ksg", R(mi=0.1, interval=(-0.1, 1.0)))
+    assert STRESS._check("ksg", R(mi=0.5, interval=(0.0, 1.0))) is None
+    try:
+        np.linalg.cholesky(-np.eye(2))
+    except Exception as exc:  # numpy's LinAlgError is a ValueError subclass raised outside our package
+        assert isinstance(exc, ValueError) and not STRESS._ours(exc)
