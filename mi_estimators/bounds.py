@@ -13,8 +13,17 @@ Two layers, like ``torch.nn.functional`` and ``torch.nn``:
   check included) and ``loss(S)`` (what to minimise; shape checks only, no host sync).
   They differ for ``js``, ``smile`` and ``mine`` (and ``fgan`` outside dom φ*).
 
-Registry: :data:`BOUNDS`, :func:`list_bounds`, :func:`describe_bounds`. Formulas, optima,
+Registry: :data:`BOUNDS`, :func:`list_bounds`, :func:`describe_bounds`; each entry says whether its
+value is a lower bound, an upper bound or neither (``BoundInfo.kind``). Formulas, optima,
 failure modes and oracle measurements are in ``docs/bounds.md`` and math_spec §2–4.
+
+Negatives: bounds whose marginal term is a plain mean over product pairs take
+``negatives="derangement"`` (:func:`negatives_mask`: B pairs of one derangement instead of all
+B(B − 1) off-diagonal pairs; f-DIME, Letizia et al., NeurIPS 2024); row-wise ones refuse it.
+
+Generative bounds (``club``, ``l1out``, ``ba``, ``doe``) read S as a conditional log-density,
+``S[i, j] = log q(y_j | x_i) − log m(y_j)`` (critic ``conditional-gaussian``), and train q by
+maximum likelihood; ``club`` and ``l1out`` are upper bounds under their stated conditions.
 
 Stability: no score is exponentiated directly. Means of exponentials are computed as
 ``exp(log-mean-exp)`` with :func:`mi_estimators.divergences.safe_exp`, which is exact
@@ -623,7 +632,10 @@ class BoundInfo:
 class Bound:
     """A named bound with its hyper-parameters (and state): ``estimate(S)``, ``loss(S)``.
 
-    ``estimate`` validates S (shape, dtype, finiteness unless ``check_finite=False``) and
+    ``negatives`` (``"all"`` or ``"derangement"``, see :func:`negatives_mask`) picks the product
+    pairs of the marginal term, for bounds with ``derangement = True``; the others raise a
+    ``ValueError`` naming those that take it. ``kind`` says what the value is to the target
+    (``"lower"``, ``"upper"`` or ``"neither"``). ``estimate`` validates S (shape, dtype, finiteness unless ``check_finite=False``) and
     returns the value to report, shape ``(...)``; ``loss`` checks shapes only (no host sync)
     and returns the quantity to minimise, shape ``(...)`` (sum it over an ensemble). Build
     with :func:`get_bound`.
