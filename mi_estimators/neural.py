@@ -204,6 +204,21 @@ def _warnings(name: str, mi: float, se_sampling: float, ceiling, eval_bs: int) -
     return msgs
 
 
+def _generative_caveat(name: str, info) -> list[str]:
+    """What a generative bound's value is to I (its interval covers that value, not I)."""
+    kind = getattr(info, "kind", "lower")
+    if getattr(info, "critic", None) is None:
+        return []
+    if kind == "upper":
+        return [f"{name} is an upper bound on the MI only when the density model q(y|x) is close enough to "
+                "p(y|x) (docs/bounds.md); its interval covers the bound's value, not the MI. Bracket the MI "
+                "with a lower bound (e.g. estimator='infonce' or 'auto')"]
+    return [f"{name} is a difference of two cross-entropy estimates, not a bound on the MI in general "
+            + ("(a lower bound when y is Gaussian: H(Y) is taken as the Gaussian entropy of its covariance)"
+               if name == "ba" else "(each overestimates its entropy)")
+            + "; its interval covers that value, not the MI"]
+
+
 def run_neural(name: str, x: np.ndarray, y: np.ndarray, *, seed: int, train: TrainOptions,
                critic: CriticOptions, options: dict) -> MIResult:
     """The neural family's runner for :func:`mi_estimators.estimate_mi`: ``options`` are the
@@ -266,7 +281,7 @@ def estimate_neural(x: np.ndarray, y: np.ndarray, name: str, *, seed: int, train
     info = bound.info
     eval_bs = train.heldout_batch_size
     ceiling = info.ceiling(eval_bs) if callable(getattr(info, "ceiling", None)) else None
-    msgs = adapted + _warnings(name, mi, se_sampling, ceiling, eval_bs)
+    msgs = adapted + _warnings(name, mi, se_sampling, ceiling, eval_bs) + _generative_caveat(name, info)
 
     config = dict(
         estimator=name, critic=kind, n_critics=k, combine=critic.combine, seed=seed,

@@ -197,3 +197,15 @@ def test_mi_bench_list_shows_whether_each_bound_is_lower_upper_or_neither(capsys
     text = capsys.readouterr().out
     assert "l1out: kl [neural, upper bound (under its stated condition); critic conditional-gaussian]" in text
     assert "infonce: kl [neural, lower bound]" in text and "smile: kl [neural, estimate (not a bound)]" in text
+
+
+def test_generative_results_say_what_their_value_is_to_the_mi():
+    from mi_estimators import estimate_mi
+
+    x, y = CorrelatedGaussian(2, rho=0.5).sample(800, seed=1)
+    kw = dict(steps=20, hidden=(), batch_size=64)
+    with pytest.warns(UserWarning, match="club is an upper bound on the MI only when"):
+        r = estimate_mi(x, y, "club", **kw)
+    assert any("interval covers the bound's value, not the MI" in w for w in r.warnings)
+    with pytest.warns(UserWarning, match="ba is a difference of two cross-entropy estimates.*Gaussian"):
+        estimate_mi(x, y, "ba", **kw)
