@@ -144,6 +144,30 @@ def summary(out: Path) -> str:
         failed = f" ({len(rs) - len(ok)} failed)" if len(ok) < len(rs) else ""
         lines.append(f"| {bound} | {level:g} | {mode} | {len(rs)}{failed} | {mean:.3f} | {mean - level:+.3f} | "
                      f"{sd:.3f} | {se:.3f} | {cover}/{len(ok)} | {secs:.0f} |")
+    lines += ["", _paired(recs)]
+    return "\n".join(lines)
+
+
+def _paired(recs) -> str:
+    """Per bound, over levels x seeds: mean |error| of each mode and the paired difference to 'all'
+    (mean ± its standard error over the pairs; a failed run counts as missing)."""
+    import statistics
+
+    by = {(r["bound"], r["mi_true"], r["seed"], r["negatives"]): r.get("mi") for r in recs}
+    lines = ["| bound | levels | mode | pairs | mean abs error (mode) | mean abs error (all) | paired difference |",
+             "|---|---|---|---|---|---|---|"]
+    for bound in BOUNDS:
+        for mode in MODES[1:]:
+            for label, keep in (("2-10", lambda lv: True), ("2-4", lambda lv: lv <= 4)):
+                pairs = [(abs(by[k] - k[1]), abs(by[(*k[:3], "all")] - k[1])) for k in by
+                         if k[0] == bound and k[3] == mode and keep(k[1]) and by[k] is not None
+                         and by.get((*k[:3], "all")) is not None]
+                if len(pairs) < 2:
+                    continue
+                diff = [a - b for a, b in pairs]
+                se = statistics.stdev(diff) / math.sqrt(len(diff))
+                lines.append(f"| {bound} | {label} | {mode} | {len(pairs)} | {statistics.fmean(a for a, _ in pairs):.3f} | "
+                             f"{statistics.fmean(b for _, b in pairs):.3f} | {statistics.fmean(diff):+.3f} ± {se:.3f} |")
     return "\n".join(lines)
 
 
