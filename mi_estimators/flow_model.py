@@ -15,14 +15,17 @@ where :math:`\ell_\rho` is the pointwise MI of a standard bivariate normal pair
 (:func:`gaussian_pair_mi`), whatever the flows: MI is invariant under invertible maps of each side.
 
 Only the forward direction is ever needed (data → latent, with its log-determinant), so the
-layers are not required to have closed-form inverses, only to be strictly monotone /
-triangular. Each side is a stack of blocks; a block is an elementwise increasing map
-(:class:`Monotone`) followed, when the side has two or more dimensions, by two affine
+layers are not required to have closed-form inverses, only to be invertible. Each side is a
+stack of blocks; a block is an elementwise increasing map (:class:`Monotone`) followed, when
+the side has two or more dimensions, by a learned linear map (:class:`Linear`) and two affine
 couplings (:class:`AffineCoupling`, RealNVP, Dinh et al. ICLR 2017) on complementary masks.
-Couplings start at the identity and the monotone maps near it, so an untrained flow is the
+Linear maps and couplings start at the identity and the monotone maps near it, so an untrained flow is the
 Gaussian model of its (pre-rotated) input. Parameters carry a leading member axis ``(K, ...)``
 and layers run as batched matmuls, like :class:`mi_estimators.critics.BatchedMLP`; member
-``k`` draws its initial weights from a generator seeded ``seed + k``.
+``k`` draws its initial x-side weights from a generator seeded ``seed + k`` (its y side from a
+seed derived from it), so member ``k`` of an ensemble is the one-member model of seed ``seed + k``.
+When :math:`d_x = d_y` both sides run as one ``2K``-member flow (members ``0..K-1`` are
+the x sides, ``K..2K-1`` the y sides): the same weights, half the kernel launches.
 """
 from __future__ import annotations
 
@@ -36,7 +39,7 @@ from mi_estimators._checks import check_int
 from mi_estimators.critics import BatchedMLP
 
 __all__ = ["gaussian_pair_log_ratio", "gaussian_pair_mi", "log_cosh", "Monotone", "AffineCoupling",
-           "SideFlow", "FlowPair", "COUPLING_SCALE_CAP"]
+           "Linear", "SideFlow", "FlowPair", "COUPLING_SCALE_CAP"]
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -81,6 +84,11 @@ def gaussian_pair_log_ratio(za: Tensor, zb: Tensor, theta: Tensor) -> Tensor:
 def _std_normal_log_density(z: Tensor) -> Tensor:
     """``log N(z; 0, I)`` summed over the last axis."""
     return -0.5 * (z * z).sum(-1) - 0.5 * z.shape[-1] * _LOG_2PI
+
+
+def _y_seed(seed: int) -> int:
+    """The seed of a member's y-side weights (its x side uses ``seed`` itself)."""
+    return (seed * 0x9E3779B1 + 0x7F4A7C15) % (2**63)
 
 
 def _inv_softplus(v: float) -> float:
@@ -138,6 +146,21 @@ class AffineCoupling(nn.Module):
         return t * torch.exp(s) + b * free, s.sum(-1)
 
 
+class Linear(nn.Module):
+    r"""K learned invertible linear maps :math:`t \mapsto t W` (Glow's 1×1 convolution, Kingma &
+    Dhariwal, NeurIPS 2018), :math:`\log|\det J| = \log|\det W|`; W starts at the identity.
+    They let the couplings' fixed masks act in a learned basis.
+    ``forward(t)``: ``(K, B, d) -> (t W, log|det W| (K, B))``."""
+
+    def __init__(self, n_members: int, dim: int, dtype=torch.float32):
+        super().__init__()
+        self.weight = nn.Parameter(torch.eye(dim, dtype=dtype).repeat(n_members, 1, 1))
+
+    def forward(self, t: Tensor) -> tuple[Tensor, Tensor]:
+        logdet = torch.linalg.slogdet(self.weight)[1]
+        return torch.bmm(t, self.weight), logdet.unsqueeze(-1).expand(t.shape[:-1])
+
+
 def _masks(dim: int, block: int) -> tuple[Tensor, Tensor]:
     """Complementary coupling masks; even blocks split even/odd coordinates, odd blocks
     first/second half, so every coordinate is conditioned on a varied set of others."""
@@ -147,8 +170,8 @@ def _masks(dim: int, block: int) -> tuple[Tensor, Tensor]:
 
 
 class SideFlow(nn.Module):
-    """One side's flow: ``layers`` blocks of :class:`Monotone` then (for ``dim >= 2``) two
-    :class:`AffineCoupling` on complementary masks. ``forward(t) -> (z, log|det J|)``."""
+    """One side's flow: ``layers`` blocks of :class:`Monotone` then (for ``dim >= 2``) a
+    :class:`Linear` and two :class:`AffineCoupling` on complementary masks. ``forward(t) -> (z, log|det J|)``."""
 
     def __init__(self, n_members: int, dim: int, *, layers: int, hidden: int, units: int, generators,
                  dtype=torch.float32):
@@ -157,6 +180,7 @@ class SideFlow(nn.Module):
         for block in range(layers):
             mods.append(Monotone(n_members, dim, units, generators, dtype))
             if dim >= 2:
+                mods.append(Linear(n_members, dim, dtype))
                 mods.extend(AffineCoupling(dim, m, hidden, generators, dtype) for m in _masks(dim, block))
         self.layers = nn.ModuleList(mods)
 
@@ -183,11 +207,19 @@ class FlowPair(nn.Module):
         super().__init__()
         self.dim_x, self.dim_y = check_int("dim_x", dim_x), check_int("dim_y", dim_y)
         self.n_critics = check_int("n_members", n_members)
-        gens = [torch.Generator().manual_seed(int(seed) + k) for k in range(self.n_critics)]
+        k = self.n_critics
+        gx = [torch.Generator().manual_seed(int(seed) + i) for i in range(k)]
+        gy = [torch.Generator().manual_seed(_y_seed(int(seed) + i)) for i in range(k)]
         kw = dict(layers=check_int("flow_layers", layers), hidden=check_int("flow_hidden", hidden),
-                  units=check_int("units", units), generators=gens, dtype=dtype)
-        self.fx = SideFlow(self.n_critics, self.dim_x, **kw)
-        self.fy = SideFlow(self.n_critics, self.dim_y, **kw)
+                  units=check_int("units", units), dtype=dtype)
+        # equal dimensions: one 2K-member flow (x members, then y members) runs both sides in one
+        # pass of batched kernels, half the launches; the weights are those of two K-member flows
+        self.shared = self.dim_x == self.dim_y
+        if self.shared:
+            self.fxy = SideFlow(2 * k, self.dim_x, generators=gx + gy, **kw)
+        else:
+            self.fx = SideFlow(k, self.dim_x, generators=gx, **kw)
+            self.fy = SideFlow(k, self.dim_y, generators=gy, **kw)
         m = min(self.dim_x, self.dim_y)
         theta0 = torch.zeros(m, dtype=torch.float64) if theta0 is None else torch.as_tensor(theta0, dtype=torch.float64)
         self.theta = nn.Parameter(theta0.reshape(1, m).repeat(self.n_critics, 1).to(dtype))
@@ -199,10 +231,18 @@ class FlowPair(nn.Module):
             raise ValueError(f"expected shape (B, {dim}) or ({self.n_critics}, B, {dim}), got {tuple(t.shape)}")
         return t
 
+    def latents(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """``(z_x, log|det J_x|, z_y, log|det J_y|)``: shapes ``(K, B, d_x)``, ``(K, B)``, ..."""
+        x, y = self._shape(x, self.dim_x), self._shape(y, self.dim_y)
+        if self.shared:
+            k = self.n_critics
+            z, ld = self.fxy(torch.cat([x, y], 0))
+            return z[:k], ld[:k], z[k:], ld[k:]
+        return (*self.fx(x), *self.fy(y))
+
     def parts(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
         """``(log-likelihood (K, B), pointwise MI (K, B))`` of the pairs ``(x_b, y_b)``."""
-        zx, ldx = self.fx(self._shape(x, self.dim_x))
-        zy, ldy = self.fy(self._shape(y, self.dim_y))
+        zx, ldx, zy, ldy = self.latents(x, y)
         m = self.theta.shape[-1]
         pmi = gaussian_pair_log_ratio(zx[..., :m], zy[..., :m], self.theta)
         ll = _std_normal_log_density(zx) + _std_normal_log_density(zy) + pmi + ldx + ldy
