@@ -147,12 +147,13 @@ def table(rows: list[dict], args) -> str:
             else:
                 cells.append(f"{r['estimate']:.2f} ({abs(r['estimate'] - truth):.2f}), {r['time_s']:.0f} s")
         lines.append(f"| `{t}` | {truth:g} | " + " | ".join(cells) + " |")
+    lines.append("")
     for lab in labels:
         ok = [r for r in rows if r["label"] == lab and not r.get("error")]
         if ok:
             err = sum(abs(r["estimate"] - r["truth"]) for r in ok) / len(ok)
             sec = sum(r["time_s"] for r in ok) / len(ok)
-            lines.append(f"\n- `{lab}`: mean |error| {err:.2f} nats, mean {sec:.1f} s per estimate ({len(ok)} runs)")
+            lines.append(f"- `{lab}`: mean |error| {err:.2f} nats, mean {sec:.1f} s per estimate ({len(ok)} runs)")
     sig = [r for r in rows if r["label"] == "minde" and not r.get("error")]
     if sig:
         lines.append("- MINDE's `MI (sigma)` variant on the same fits: " + ", ".join(
