@@ -26,7 +26,8 @@ synchronisation): the held-out set is cut into disjoint batches of ``eval_batch_
 (default ``batch_size``, so batch-size-dependent bounds such as InfoNCE's ``log B`` cap
 are evaluated at the size they were trained at), the bound's estimate is averaged over the
 batches, and the history records the step, the mean training loss since the last
-evaluation and the held-out estimate, per member. Early stopping keeps, per member, the
+evaluation and the held-out estimate, per member (on at most :data:`SELECTION_HELDOUT_MAX`
+held-out samples; the final value uses them all, in fewer partitions beyond it). Early stopping keeps, per member, the
 weights with the best held-out estimate (or, for a bound with a ``selection(S)`` method, the best
 held-out value of that: the generative bounds select on the log-likelihood of their density
 model, since a larger upper bound is not a better one) and freezes a member after ``patience``
@@ -84,6 +85,17 @@ DEFAULTS = dict(
     chunk=16,
     n_heldout=4096,
 )
+
+
+#: Held-out evaluation does not grow with n beyond this many samples: an evaluation during training
+#: (early stopping, the history) uses at most this many (a random subset: the split is random), and
+#: the final value, on the whole held-out split, uses fewer of the ``final_repeats`` partitions where
+#: the split is larger (``ceil(final_repeats * SELECTION_HELDOUT_MAX / n_heldout)``, at least one).
+#: Runs with at most this many held-out samples (n <= 81,920 at the default 20 % held out) are
+#: unchanged. Before it, at n = 2e5 (d = 5 + 5, 400 InfoNCE steps, one critic) held-out evaluation
+#: took 9.4 of the run's 13.3 s; 128 batches of 128 already give each evaluation a standard error
+#: of about sd(batch estimate) / 11.
+SELECTION_HELDOUT_MAX = 16384
 
 
 class TrainingDivergedError(ValueError):
@@ -349,9 +361,17 @@ def fit_critic(critic, bound, *, train=None, heldout=None, sampler=None,
 
         select = getattr(bound, "selection", None)   # what early stopping maximises (default: the estimate)
 
+        # Evaluations during training (early stopping) see at most SELECTION_HELDOUT_MAX held-out
+        # samples (a random subset: the split is random); the final value sees them all, in fewer
+        # partitions when there are more (SELECTION_HELDOUT_MAX).
+        n_select = max(SELECTION_HELDOUT_MAX, 2 * eval_batch_size)
+        xs, ys = (xh, yh) if xh.shape[0] <= n_select else (xh[:n_select], yh[:n_select])
+
         def heldout_estimate(repeats, final=True):
-            return evaluate_critic(critic, bound, xh, yh, batch_size=eval_batch_size, repeats=repeats, seed=split_seed,
-                                   statistic=None if final else select)
+            if final and xh.shape[0] > n_select:
+                repeats = min(repeats, max(1, math.ceil(repeats * n_select / xh.shape[0])))
+            return evaluate_critic(critic, bound, *((xh, yh) if final else (xs, ys)), batch_size=eval_batch_size,
+                                   repeats=repeats, seed=split_seed, statistic=None if final else select)
 
         if xh.shape[0] // eval_batch_size < 2:   # fail before training on a held-out set too small for an se
             heldout_estimate(1)
