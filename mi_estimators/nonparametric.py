@@ -329,6 +329,12 @@ def _sum_digamma_half(nu: int, p: int) -> float:
     return float(digamma((nu - np.arange(p)) / 2.0).sum())
 
 
+def _unit_columns(a: np.ndarray) -> np.ndarray:
+    """``a`` with each non-zero column divided by its Euclidean norm."""
+    norms = np.linalg.norm(a, axis=0)
+    return a / np.where(norms > 0, norms, 1.0)
+
+
 def _gaussian(x, y, *, bias_correction: bool = True, seed=None) -> dict:
     del seed  # deterministic
     n, dx = x.shape
@@ -338,8 +344,10 @@ def _gaussian(x, y, *, bias_correction: bool = True, seed=None) -> dict:
             f"the Gaussian/CCA estimator needs n >= dx + dy + 2 = {dx + dy + 2} samples for a "
             f"non-singular covariance, got n = {n}"
         )
-    xc = x - x.mean(axis=0)
-    yc = y - y.mean(axis=0)
+    # Centred columns scaled to unit norm (a constant column stays 0): the column spaces, and
+    # so CCA, are unchanged, and the singularity check below no longer mistakes columns of
+    # very different scales (1e-75 next to 1e75) for a singular covariance.
+    xc, yc = _unit_columns(x - x.mean(axis=0)), _unit_columns(y - y.mean(axis=0))
     # Orthonormal bases of the centred column spaces; their cross product has the
     # canonical correlations as singular values (numerically stabler than inverting Sxx).
     qx, rx = np.linalg.qr(xc)

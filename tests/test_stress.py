@@ -108,3 +108,19 @@ def test_stress_checks_catch_what_they_should():
         np.linalg.cholesky(-np.eye(2))
     except Exception as exc:  # numpy's LinAlgError is a ValueError subclass raised outside our package
         assert isinstance(exc, ValueError) and not STRESS._ours(exc)
+
+
+@pytest.mark.parametrize("estimator", ["cca", "gaussian-copula"])
+def test_cca_is_scale_free_per_column_and_still_refuses_redundant_columns(estimator):
+    """Found by the stress campaign: columns scaled 1e-150 ... 1e150 (each within check_xy's
+    1e+-100 rescale band after it) were refused by CCA as 'singular'; CCA is invariant to a
+    per-column scale, so it now gives the unscaled value (to round-off)."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((500, 5))
+    y = 0.8 * x + 0.6 * rng.standard_normal((500, 5))
+    plain = estimate_mi(x, y, estimator)
+    scaled = estimate_mi(x * np.geomspace(1e-150, 1e150, 5), y * np.geomspace(1e60, 1e-60, 5), estimator)
+    assert scaled.mi == pytest.approx(plain.mi, rel=1e-12) and scaled.stderr == pytest.approx(plain.stderr, rel=1e-9)
+    for bad in (np.hstack([x, 2.0 * x[:, :1]]), np.hstack([x, np.ones((500, 1))])):
+        with pytest.raises(ValueError, match="constant|singular"):
+            estimate_mi(bad, y, estimator)
