@@ -83,7 +83,7 @@ def _ksg_pointwise(
     At n = 10^6, 1 + 1 dims this halved the joint query (2.1 s -> 0.95 s, same distances).
     """
     z = np.concatenate([x, y], axis=1)
-    tree = cKDTree(z)
+    tree = cKDTree(z, balanced_tree=False, compact_nodes=False)   # faster to build; the same distances
     order = tree.indices
     dist, _ = tree.query(z[order], k=k + 1, p=np.inf, workers=workers)
     eps = np.empty(z.shape[0])
