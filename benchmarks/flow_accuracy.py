@@ -71,6 +71,8 @@ def run(task_id: str, seed: int, flow_options: dict, with_auto: bool) -> dict:
     d = r.details
     row.update(flow=r.mi, lo=r.interval[0], hi=r.interval[1], stderr=r.stderr, closed=d["mi_closed_form"],
                gauss=d["mi_heldout_gaussian"], per_member=list(r.per_critic), steps=d["steps_run"],
+               readout=d["readout"], pointwise=d["mi_pointwise"], closed_per_member=d["per_member_closed_form"],
+               sampling_interval=d["interval_sampling"], stderr_sampling=d["stderr_sampling"],
                wall=time.perf_counter() - t0, cpu=time.process_time() - c0, warnings=len(r.warnings))
     if with_auto:
         t0 = time.perf_counter()

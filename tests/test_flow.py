@@ -63,10 +63,12 @@ def test_gaussian_mi_within_four_standard_errors():
     assert res.interval[0] < res.mi < res.interval[1]
 
 
-def test_one_dimension_per_side_uses_the_monotone_layers_alone():
+def test_one_dimension_per_side_uses_the_monotone_layers_alone_and_warns():
     x, y = _gaussian(2000, 1, 0.5, 2)
-    res = estimate_mi(np.tanh(x) + x, y, "flow", steps=200, batch_size=256, lr=2e-3, n_critics=2, **TINY)
+    with pytest.warns(UserWarning, match="Gaussian copula"):
+        res = estimate_mi(np.tanh(x) + x, y, "flow", steps=200, batch_size=256, lr=2e-3, n_critics=2, **TINY)
     assert abs(res.mi - 0.5) < Z * res.stderr, (res.mi, res.stderr)
+    assert any("monotone" in w for w in res.warnings)   # a 1-D flow is a Gaussian copula: it says so
 
 
 def test_invariance_under_invertible_maps_of_each_side():
