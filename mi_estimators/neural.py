@@ -132,13 +132,26 @@ def _check_sizes(n: int, train: TrainOptions) -> tuple[int, int]:
     n_held = int(round(n * hf))
     n_train = n - n_held
     if n_train < bs or n_held < 2 * eval_bs:
+        low = min(bs, MIN_ADAPTED_BATCH)   # batch_size is lowered this far on its own (fitted_batch)
+        need = _smallest_n(dataclasses.replace(train, batch_size=low))
         raise ValueError(
             f"too few samples: n = {n} with heldout_fraction={hf} gives {n_train} training "
-            f"samples (need at least one batch, batch_size={bs}) and {n_held} held-out samples "
-            f"(need at least 2 batches of {eval_bs} for a standard error); give at least "
-            f"{math.ceil(max(bs / (1 - hf), 2 * eval_bs / hf))} samples or lower batch_size"
+            f"samples and {n_held} held-out samples; a critic needs one training batch and 2 held-out "
+            "batches for a standard error, "
+            + (f"and batch_size ({bs}) is lowered on its own down to {low}" if bs > low else f"of {bs}")
+            + f": give at least {need} samples, or use estimator='ksg' or 'auto' (k-NN or the "
+            "Gaussian-copula value at small n)"
         )
     return n_train, n_held
+
+
+def _smallest_n(train: TrainOptions) -> int:
+    """The fewest samples for which ``train`` gives one training and two held-out batches."""
+    hf, bs, eval_bs = train.heldout_fraction, train.batch_size, train.heldout_batch_size
+    n = max(2, math.ceil(max(bs / (1 - hf), 2 * eval_bs / hf)) - 2)
+    while n - int(round(n * hf)) < bs or int(round(n * hf)) < 2 * eval_bs:
+        n += 1
+    return n
 
 
 def _critic_for(name: str, bound, critic: CriticOptions) -> CriticOptions:
