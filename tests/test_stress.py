@@ -124,3 +124,18 @@ def test_cca_is_scale_free_per_column_and_still_refuses_redundant_columns(estima
     for bad in (np.hstack([x, 2.0 * x[:, :1]]), np.hstack([x, np.ones((500, 1))])):
         with pytest.raises(ValueError, match="constant|singular"):
             estimate_mi(bad, y, estimator)
+
+
+def test_neural_too_few_samples_names_the_n_that_works():
+    """The batch is lowered on its own to 16, so the refusal names the n where that fits (it said
+    1280, the n for the default batch of 128), and that n does work."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((158, 2))
+    y = x + rng.standard_normal((158, 2))
+    tiny = dict(steps=5, hidden=(8,), embed_dim=4)
+    with pytest.raises(ValueError, match=r"too few samples: n = 157 .*give at least 158 samples"):
+        estimate_mi(x[:157], y[:157], "infonce", **tiny)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = estimate_mi(x, y, "infonce", **tiny)
+    assert np.isfinite(res.mi) and any("batch_size lowered from 128 to 16" in w for w in res.warnings)
