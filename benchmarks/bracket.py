@@ -1,7 +1,8 @@
 """Bracketing MI with the upper and generative bounds (issue 21, item 3): club, l1out, ba, doe.
 
-Correlated Gaussians (d = 5 per side, exact truth) and the spiral-warped high-MI task
-(``synthetic.HighMI("spiral", 5, mi)``: the same MI, a non-Gaussian y), n = 5000, each estimator at
+Correlated Gaussians (d = 5 per side, exact truth) and two warped high-MI tasks with the same MI
+(``synthetic.HighMI``): ``spiral`` (each marginal stays standard normal, the joint is not Gaussian)
+and ``normal_cdf-rot`` (a non-Gaussian marginal: BA's Gaussian H(Y) then exceeds H(Y)), n = 5000, each estimator at
 ``estimate_mi``'s defaults (critic conditional-gaussian, hidden (256, 256), 2000 steps with early
 stopping, B = 128), plus ``infonce`` as the lower bound to bracket with. One JSON line per run,
 written as it ends (resumable); ``--summary`` prints the markdown table.
@@ -22,7 +23,7 @@ sys.path.insert(0, str(REPO))
 
 ESTIMATORS = ("infonce", "club", "l1out", "ba", "doe")
 LEVELS = (2.0, 6.0, 10.0)
-TASKS = ("gaussian", "spiral")
+TASKS = ("gaussian", "spiral", "normal_cdf-rot")
 N = 5000
 
 
@@ -30,7 +31,7 @@ def _task(kind: str, level: float):
     from synthetic import CorrelatedGaussian
     from synthetic.highmi import HighMI
 
-    return CorrelatedGaussian(5, mi=level) if kind == "gaussian" else HighMI("spiral", 5, level)
+    return CorrelatedGaussian(5, mi=level) if kind == "gaussian" else HighMI(kind, 5, level)
 
 
 def run(out: Path, seeds) -> None:
