@@ -699,8 +699,10 @@ class Bound:
     @property
     def info(self) -> BoundInfo:
         target, params = self._target()
-        return BoundInfo(self.name, target, self.lower_bound, dict(self.hyper), self.paper,
-                         self.description, params, self._ceiling, kind=self.kind, negatives=self.negatives,
+        # a subclass written before ``kind`` existed may still set ``lower_bound = False``
+        kind = "neither" if self.kind == "lower" and self.lower_bound is False else self.kind
+        return BoundInfo(self.name, target, kind == "lower", dict(self.hyper), self.paper,
+                         self.description, params, self._ceiling, kind=kind, negatives=self.negatives,
                          derangement=self._accepts_derangement(), critic=self.critic)
 
     def __repr__(self) -> str:

@@ -123,6 +123,7 @@ def test_ba_with_the_batch_gaussian_entropy_is_unbiased_at_the_true_conditional(
     assert -0.5 * gaussian_entropy_bias(128, dim) > 2 * se
 
 
+@pytest.mark.filterwarnings("ignore:.*(upper bound on the MI|cross-entropy estimates)")
 def test_the_generative_bounds_train_to_the_right_side_of_the_mi():
     """Trained on CorrelatedGaussian(2, .5) (I = 0.288) with the linear-Gaussian model (exact family):
     club at its oracle value 0.667, l1out above I, ba (Gaussian Y: a lower bound) below, doe above
