@@ -44,9 +44,10 @@ def limit_threads(n_threads: int = 1) -> None:
     """
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = str(n_threads)
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is a hard dependency
+    import sys
+
+    torch = sys.modules.get("torch")   # not imported yet: it will read OMP_NUM_THREADS when it is
+    if torch is None:                  # (importing it here cost every KSG/CCA-only worker seconds)
         return
     if torch.get_num_threads() != n_threads:
         torch.set_num_threads(n_threads)
