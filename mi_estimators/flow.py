@@ -79,7 +79,6 @@ _UNITS = 8
 #: Rows of held-out data scored at once (bounds memory at large n).
 _EVAL_CHUNK = 8192
 
-
 #: The :class:`mi_estimators.options.TrainOptions` fields the flow uses (``progress`` is accepted and
 #: ignored); another field set away from its default is refused.
 FLOW_TRAIN_FIELDS = ("steps", "batch_size", "lr", "eval_every", "patience", "heldout_fraction", "device", "dtype",
@@ -124,8 +123,9 @@ def _check_input(x: np.ndarray, y: np.ndarray) -> None:
 
 
 def _whiten(train: np.ndarray, others: list, name: str) -> list:
-    r"""``train`` and ``others`` times :math:`\Sigma^{-1/2}` of the centred training split
-    (symmetric inverse square root); a constant or collinear column is a ValueError."""
+    r"""``train`` and ``others``, centred with the training split's mean, times
+    :math:`V\Lambda^{-1/2}` (:math:`\Sigma = V\Lambda V^\top`, the training split's covariance: PCA
+    whitening); a constant or collinear column is a ValueError."""
     check_no_constant_columns(train, name, " on the training split: they carry no information; drop them")
     mu = train.mean(0)
     evals, evecs = np.linalg.eigh(np.cov(train - mu, rowvar=False, bias=True).reshape(train.shape[1], -1))
