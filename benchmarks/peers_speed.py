@@ -6,7 +6,7 @@ because of its pinned jax). Peers live outside the project's environment:
 
     python3 -m venv /tmp/peers-venv
     /tmp/peers-venv/bin/pip install torch==2.13.0 -e . ennemi npeet-plus frites scikit-learn
-    python3 -m venv /tmp/bmi-venv && /tmp/bmi-venv/bin/pip install benchmark-mi      # optional
+    python3 -m venv /tmp/bmi-venv && /tmp/bmi-venv/bin/pip install benchmark-mi "jax==0.4.30" "jaxlib==0.4.30"
     /tmp/peers-venv/bin/python benchmarks/peers_speed.py --md docs/peers-speed.md
 
 What is timed (wall seconds of one public call, the best of ``--repeats``):
@@ -15,15 +15,18 @@ What is timed (wall seconds of one public call, the best of ``--repeats``):
   and ``mie ksg (default)``: ``ksg_mi(x, y)`` with its block standard error (about 2x the work);
 - scikit-learn: ``mutual_info_regression(x, y, n_neighbors=3)`` (one x column: its KSG per feature);
 - npeet-plus: ``mi(x, y, k=3, base=e)``; ennemi: ``estimate_mi(y, x, k=3, max_threads=1)``
-  (one x column); bmi: ``KSGEnsembleFirstEstimator(neighborhoods=(3,))`` (jax, its own process);
+  (one x column); bmi (benchmark-mi 0.1.3): ``KSGEnsembleFirstEstimator(neighborhoods=(3,),
+  standardize=False, metric_x="chebyshev")`` (KSG-1 in the max-norm; all pairwise distances, numpy
+  and scikit-learn, O(n²)), in its own process and environment (it needs jax < 0.4.34);
 - Gaussian copula: ``estimate_mi(x, y, "gaussian-copula")`` against frites' ``gcmi_nd_cc``
   (bits, converted to nats).
 
 **Same answer to 1e-9.** Each peer's KSG core is run on the raw samples (no rescaling, no noise)
 next to ``ksg_mi(x, y, k=3, standardize=False, noise=0, stderr="pointwise")``: scikit-learn's
 ``_compute_mi_cc`` (radius ``nextafter(eps, 0)``, the same strict count as ours), ennemi's
-``_estimate_single_mi`` (radius ``eps - 1e-12``) and npeet-plus's ``mi`` with its noise switched off
-(radius ``eps - 1e-15``). The table gives max |difference| in nats; the strict-count variants
+``_estimate_single_mi`` (radius ``eps - 1e-12``; also with its digamma approximation ``_psi``,
+off by up to 1.2e-5, replaced by scipy's) and npeet-plus's ``mi`` with its noise switched off
+(radius ``eps - 1e-15``), and bmi's timed call itself (raw samples, strict counts). The table gives max |difference| in nats; the strict-count variants
 differ only if another point lies within 1e-12 of a k-th neighbour distance.
 
 Timings depend on the machine and its load (printed with the results): quote the ratios, which are
@@ -58,7 +61,7 @@ import numpy as np
 import bmi
 d = np.load(sys.argv[1])
 x, y = d["x"], d["y"]
-est = bmi.estimators.KSGEnsembleFirstEstimator(neighborhoods=(3,), standardize=False)
+est = bmi.estimators.KSGEnsembleFirstEstimator(neighborhoods=(3,), standardize=False, metric_x="chebyshev")
 est.estimate(x[:200], y[:200])   # jit warm-up
 best, value = float("inf"), None
 for _ in range(int(sys.argv[2])):
@@ -136,6 +139,15 @@ def same_answer(x, y) -> dict:
 
         if x.shape[1] == 1:
             diffs["ennemi _estimate_single_mi"] = abs(float(_estimate_single_mi(x[:, 0], y[:, 0], 3)) - ours)
+            import ennemi._entropy_estimators as ee
+            from scipy.special import digamma
+
+            saved = ee._psi
+            ee._psi = digamma   # ennemi's own digamma approximation is off by up to 1.2e-5 (n < 1e5)
+            try:
+                diffs["ennemi, scipy digamma"] = abs(float(_estimate_single_mi(x[:, 0], y[:, 0], 3)) - ours)
+            finally:
+                ee._psi = saved
     except ImportError:
         pass
     try:
@@ -190,7 +202,7 @@ def main(argv=None) -> None:
         xw, yw = task.sample(300, seed=99)
         for fn in {**ksg, **gc}.values():   # warm-up: imports and lazy set-up are not timed
             fn(xw, yw)
-        slow = set()
+        slow, bmi_diff = set(), {}
         for n in sorted(args.sizes):
             x, y = task.sample(n, seed=0)
             load = os.getloadavg()[0]
@@ -205,18 +217,23 @@ def main(argv=None) -> None:
                 if t > args.cap:
                     slow.add(name)
             if Path(args.bmi_python).exists() and "bmi KSGEnsembleFirstEstimator" not in slow:
-                res, why = run_bmi(args.bmi_python, x, y, args.repeats if n <= 100_000 else 1, 10 * args.cap)
+                res, why = run_bmi(args.bmi_python, x, y, args.repeats if n <= 10_000 else 1, 10 * args.cap)
                 if res is None:
                     rows.append(dict(d=d, n=n, name="bmi KSGEnsembleFirstEstimator", status=f"failed: {why}"))
                     slow.add("bmi KSGEnsembleFirstEstimator")
                 else:
                     rows.append(dict(d=d, n=n, name="bmi KSGEnsembleFirstEstimator", seconds=res["seconds"],
                                      mi=res["mi"], error=abs(res["mi"] - task.mi), load=load, kind="ksg"))
+                    from mi_estimators.nonparametric import ksg_mi
+
+                    bmi_diff[n] = abs(res["mi"] - ksg_mi(x, y, k=3, standardize=False, noise=0.0, stderr="pointwise"))
                     print(f"d = {d}+{d} n = {n:8d} {'bmi KSGEnsembleFirstEstimator':36s} {res['seconds']:9.3f} s", flush=True)
                     if res["seconds"] > args.cap:
                         slow.add("bmi KSGEnsembleFirstEstimator")
             if n <= 100_000:
                 diffs = same_answer(x, y)
+                if n in bmi_diff:
+                    diffs["bmi KSG (chebyshev)"] = bmi_diff[n]
                 checks.append(dict(d=d, n=n, **diffs))
                 print(f"   same answer (max |diff|, nats): {diffs}", flush=True)
         if notes:
