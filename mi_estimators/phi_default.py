@@ -1,15 +1,16 @@
 r"""The φ-MI default: ``estimate_mi(x, y, divergence=...)`` with no estimator named.
 
 :func:`run_phi_default` is what :func:`mi_estimators.estimate_mi` runs for ``estimator="auto"``
-(the default) when a ``divergence=`` is given. It picks the route of :data:`PHI_ROUTES` for
-that divergence, runs it, and reports it as ``auto`` does: ``result.estimator == "auto"``,
+(the default) when a ``divergence=`` is given. It picks a route (:func:`phi_route`), runs it, and reports it as ``auto`` does: ``result.estimator == "auto"``,
 ``result.target`` the divergence, ``details["auto"]`` with the method, its options, the
 reason, the sampling interval and the bias allowance that widened it
 (:data:`PHI_BIAS_ALLOWANCE`).
 
-Routes: ``"auto"`` (KL: auto's own rules, :mod:`mi_estimators.auto`) or ``"phi-plugin"``
-(one InfoNCE ratio critic ensemble read by plug-in, :mod:`mi_estimators.phi_plugin`, with
-:data:`PHI_PLUGIN_OPTIONS`). Both were chosen on the choose half of the φ-MI tasks
+Routes: ``"auto"`` (KL: auto's own rules, :mod:`mi_estimators.auto`); otherwise ``"gaussian-copula"``
+(when the Gaussian-copula test, :func:`mi_estimators.copula.copula_test_checked`, does not reject
+at :data:`PHI_COPULA_LEVEL`: :func:`gaussian_copula_phi`) or ``"phi-plugin"`` (one InfoNCE ratio
+critic ensemble read by plug-in, :mod:`mi_estimators.phi_plugin`, with :data:`PHI_PLUGIN_OPTIONS`).
+The same order as auto's KL rules. Chosen on the choose half of the φ-MI tasks
 (benchmarks/phi_accuracy.py, docs/accuracy.md "φ-MI"); the report half measures them.
 """
 from __future__ import annotations
@@ -23,35 +24,97 @@ from mi_estimators._checks import check_choice
 from mi_estimators.options import CriticOptions, TrainOptions
 from mi_estimators.result import MIResult, to_jsonable
 
-__all__ = ["PHI_ROUTES", "PHI_PLUGIN_OPTIONS", "PHI_BIAS_ALLOWANCE", "phi_route", "run_phi_default"]
+__all__ = ["PHI_ROUTES", "PHI_PLUGIN_OPTIONS", "PHI_BIAS_ALLOWANCE", "PHI_COPULA_LEVEL", "phi_route",
+           "canonical_correlations", "gaussian_copula_phi", "run_phi_default"]
 
-#: Route per divergence (any divergence not listed: ``"phi-plugin"``).
+#: Fixed routes per divergence (the others: the Gaussian-copula test decides, :func:`phi_route`).
 PHI_ROUTES = {"kl": "auto"}
 
 #: Options of the plug-in route: whitened blocks, 4 separable 128-128-128 critics read as one
 #: (their mean score), trained to InfoNCE with early stopping on its held-out value.
 PHI_PLUGIN_OPTIONS = dict(standardize="whiten", hidden=(128, 128, 128), n_critics=4, combine="scores")
 
-#: ``(down, up)``: fractions of |I_φ| added below / above the plug-in's sampling interval,
-#: per divergence (the critic's own error, which the jackknife does not see).
-PHI_BIAS_ALLOWANCE = {}
+#: Level of the Gaussian-copula test: p >= this reports the Gaussian-copula φ-MI (auto's level).
+PHI_COPULA_LEVEL = 0.01
+
+#: ``(down, up)``: fractions of |I_φ| added below / above each route's sampling interval, per
+#: route and divergence (the bias the sampling error does not see: the critic's error for the
+#: plug-in, the upward bias of sample canonical correlations for the copula value). Chosen on
+#: the choose half: the narrowest (grid 0.02) that brings that half's coverage to 95 %
+#: (docs/accuracy/phi_choose.md; the plug-in's from all 14 of its runs, Gaussians included, whose
+#: 20 + 20-dim task it reads 17-31 % low; the copula value's from the 9 runs where its test passed).
+#: χ² on the plug-in route reached 95 % with no allowance up to 2 |I|: it warns instead (1.0 kept).
+PHI_BIAS_ALLOWANCE = {
+    "phi-plugin": {"hellinger": (0.02, 0.46), "js": (0.0, 0.42), "tv": (0.02, 0.2), "vlc": (0.0, 0.36),
+                   "tsallis": (0.02, 0.46), "chi2": (0.0, 1.0)},
+    "gaussian-copula": {"hellinger": (0.02, 0.0), "js": (0.02, 0.0), "tv": (0.02, 0.0), "vlc": (0.02, 0.0),
+                        "tsallis": (0.02, 0.0), "chi2": (0.04, 0.0)},
+}
 
 _REASONS = {
     "auto": "KL: auto's own rules (KSG in low dimension, InfoNCE above), the most accurate KL route",
-    "phi-plugin": ("{div}: one InfoNCE ratio critic (4 separable members, their mean score, on whitened blocks) "
-                   "read by plug-in, mean φ(r̂) over held-out product pairs with r̂ self-normalised per anchor; "
-                   "it had the smallest error of the φ-capable routes on the choose half (trained f-MICL and "
-                   "DRO-dual fall below the truth above 2 dimensions, docs/estimators/phi-mi-analysis.md)"),
+    "gaussian-copula": ("{div}: the Gaussian-copula test does not reject (p = {p:.2g} >= {level}), so the "
+                        "φ-MI of the Gaussian copula (canonical correlations of the normal scores, closed form) "
+                        "is exact up to sampling error and had the smallest error on the choose half"),
+    "phi-plugin": ("{div}: {why}one InfoNCE ratio critic (4 separable members, their mean score, on whitened "
+                   "blocks) read by plug-in, mean φ(r̂) over held-out product pairs with r̂ self-normalised per "
+                   "anchor; on the choose half it had a smaller error than trained f-MICL and DRO-dual, which "
+                   "fall below the truth above 2 dimensions (docs/estimators/phi-mi-analysis.md)"),
 }
 
 
-def phi_route(divergence: str) -> tuple[str, str]:
-    """``(route, reason)`` of the φ default for ``divergence``."""
+def canonical_correlations(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    r"""Sample canonical correlations of two blocks (singular values of
+    :math:`\Sigma_{xx}^{-1/2}\Sigma_{xy}\Sigma_{yy}^{-1/2}`, clipped below 1)."""
+    def white(a):
+        a = a - a.mean(0)
+        q, r = np.linalg.qr(a)
+        return q
+    rho = np.linalg.svd(white(x).T @ white(y), compute_uv=False)
+    return np.clip(rho, 0.0, 1.0 - 1e-12)
+
+
+def gaussian_copula_phi(x: np.ndarray, y: np.ndarray, divergence: str, alpha=None, *,
+                        groups: int = 20, seed: int = 0) -> tuple[float, float]:
+    r"""``(value, stderr)``: the φ-MI of the Gaussian copula of ``x, y``.
+
+    Every column is replaced by its normal scores :math:`\Phi^{-1}((\mathrm{rank} - \frac12)/n)`
+    (:func:`mi_estimators.copula.copula_normalize`; φ-MI, like MI, is invariant under invertible
+    maps of each variable), the canonical correlations ρ of the two blocks are estimated, and
+    :math:`I_\phi` of the Gaussian with those canonical correlations is computed in closed form (or
+    by 1-D quadrature: :func:`synthetic._gaussian_phi.gaussian_phi_mi`). Exact when the copula is
+    Gaussian (up to the sampling error of ρ); the standard error is a delete-a-group jackknife.
+    """
+    from mi_estimators.copula import copula_normalize
+    from synthetic._gaussian_phi import gaussian_phi_mi
+
+    params = {} if alpha is None else {"alpha": alpha}
+    nx, ny = copula_normalize(x), copula_normalize(y)
+    value = gaussian_phi_mi(canonical_correlations(nx, ny), divergence, **params)
+    parts = np.array_split(np.random.default_rng(seed).permutation(x.shape[0]), groups)
+    thetas = np.array([gaussian_phi_mi(canonical_correlations(np.delete(nx, p, 0), np.delete(ny, p, 0)),
+                                       divergence, **params) for p in parts])
+    se = float(np.sqrt((groups - 1) / groups * np.sum((thetas - thetas.mean()) ** 2)))
+    return float(value), se
+
+
+def phi_route(divergence: str, x: np.ndarray | None = None, y: np.ndarray | None = None) -> tuple[str, str, dict]:
+    """``(route, reason, test)`` of the φ default for ``divergence`` on checked samples: ``"auto"``
+    for KL; else the Gaussian-copula value when its test does not reject, else the plug-in."""
+    from mi_estimators.copula import COPULA_TEST_MIN_SAMPLES, copula_normalize, copula_test_checked
     from mi_estimators.divergences import list_divergences
 
     div = check_choice("divergence", divergence, list_divergences())
-    route = PHI_ROUTES.get(div, "phi-plugin")
-    return route, _REASONS[route].format(div=div)
+    if PHI_ROUTES.get(div) == "auto":
+        return "auto", _REASONS["auto"], {}
+    if x is None or x.shape[0] < COPULA_TEST_MIN_SAMPLES:
+        return "phi-plugin", _REASONS["phi-plugin"].format(div=div, why="too few samples for the copula test: "), {}
+    test = copula_test_checked(copula_normalize(x), copula_normalize(y), normalized=True)
+    p = float(test["pvalue"])
+    if p >= PHI_COPULA_LEVEL:
+        return "gaussian-copula", _REASONS["gaussian-copula"].format(div=div, p=p, level=PHI_COPULA_LEVEL), test
+    why = f"the Gaussian-copula test rejects (p = {p:.2g} < {PHI_COPULA_LEVEL}): "
+    return "phi-plugin", _REASONS["phi-plugin"].format(div=div, why=why), test
 
 
 def _with_defaults(train: TrainOptions, critic: CriticOptions) -> tuple[TrainOptions, CriticOptions]:
@@ -63,18 +126,29 @@ def _with_defaults(train: TrainOptions, critic: CriticOptions) -> tuple[TrainOpt
     return train, critic
 
 
+def _copula_result(x, y, div, alpha, seed) -> MIResult:
+    from mi_estimators.result import normal_interval
+
+    mi, se = gaussian_copula_phi(x, y, div, alpha, seed=seed)
+    return MIResult(mi=mi, stderr=se, interval=normal_interval(mi, se), per_critic=np.asarray([mi]),
+                    estimator="gaussian-copula", target=div, n_samples=x.shape[0], seconds=0.0,
+                    config=dict(estimator="gaussian-copula", divergence=div, alpha=alpha, seed=seed),
+                    details=dict(stderr_sampling=se, jackknife_groups=20))
+
+
 def run_phi_default(name: str, x: np.ndarray, y: np.ndarray, *, seed: int, train: TrainOptions,
                     critic: CriticOptions, options: dict) -> MIResult:
     """The φ default on checked samples (``name`` is ``"auto"``; ``options`` hold ``divergence``).
 
-    The reported 95 % interval is the route's sampling interval widened by
-    :data:`PHI_BIAS_ALLOWANCE` ``[divergence]`` (``[lo − c↓|I|, hi + c↑|I|]``); the route's
+    KL: :func:`mi_estimators.auto.run_auto`. Otherwise the Gaussian-copula test runs first
+    (:func:`phi_route`); the reported 95 % interval is the route's sampling interval widened by
+    :data:`PHI_BIAS_ALLOWANCE` ``[route][divergence]`` (``[lo − c↓|I|, hi + c↑|I|]``); the route's
     own interval is kept in ``details["auto"]["interval_sampling"]``.
     """
     t0 = time.perf_counter()
     options = dict(options)
     div = options.pop("divergence")
-    route, reason = phi_route(div)
+    route, reason, test = phi_route(div, x, y)
     if route == "auto":
         from mi_estimators.auto import run_auto
 
@@ -83,17 +157,28 @@ def run_phi_default(name: str, x: np.ndarray, y: np.ndarray, *, seed: int, train
         result = run_auto("auto", x, y, seed=seed, train=train, critic=critic, options=options)
         result.details["auto"]["reason"] = f"{reason}; {result.details['auto']['reason']}"
         return result
-    from mi_estimators.phi_plugin import run_phi_plugin
+    if route == "gaussian-copula":
+        from mi_estimators.divergences import get_divergence
 
-    train, critic = _with_defaults(train, critic)
-    res = run_phi_plugin("phi-plugin", x, y, seed=seed, train=train, critic=critic,
-                         options=dict(options, divergence=div))
+        unknown = sorted(set(options) - {"alpha"})
+        if unknown:
+            raise ValueError(f"unknown option(s) {unknown} for the φ default; it takes divergence=, alpha= and "
+                             "the training and critic options (used when it trains the plug-in's critic)")
+        get_divergence(div, **({} if options.get("alpha") is None else {"alpha": options["alpha"]}))
+        res = _copula_result(x, y, div, options.get("alpha"), seed)
+    else:
+        from mi_estimators.phi_plugin import run_phi_plugin
+
+        train, critic = _with_defaults(train, critic)
+        res = run_phi_plugin("phi-plugin", x, y, seed=seed, train=train, critic=critic,
+                             options=dict(options, divergence=div))
     sampling = tuple(float(v) for v in res.interval)
-    down, up = PHI_BIAS_ALLOWANCE.get(div, (0.0, 0.0))
+    down, up = PHI_BIAS_ALLOWANCE[route].get(div, (0.0, 0.0))
     interval = (sampling[0] - down * abs(res.mi), sampling[1] + up * abs(res.mi))
     details = dict(res.details)
-    details["auto"] = dict(method="phi-plugin", reported="phi-plugin", options=dict(res.config), reason=reason,
-                           divergence=div, interval_sampling=list(sampling), bias_allowance=[down, up])
-    config = dict(res.config, estimator="auto", auto_method="phi-plugin", auto_reason=reason, seed=seed)
+    details["auto"] = dict(method=route, reported=route, options=dict(res.config), reason=reason, divergence=div,
+                           components=dict(copula_test=test) if test else {}, interval_sampling=list(sampling),
+                           bias_allowance=[down, up])
+    config = dict(res.config, estimator="auto", auto_method=route, auto_reason=reason, seed=seed)
     return dataclasses.replace(res, estimator="auto", interval=interval, config=to_jsonable(config),
                                details=to_jsonable(details), seconds=time.perf_counter() - t0)

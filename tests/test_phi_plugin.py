@@ -84,14 +84,27 @@ def test_trained_plugin_is_reproducible_and_reads_one_critic_for_every_divergenc
     assert a.interval[0] < a.mi < a.interval[1]
 
 
-def test_phi_default_routes_by_divergence_and_says_why():
+def test_phi_default_reads_the_gaussian_copula_when_its_test_passes():
+    """Gaussian data: the copula test does not reject, the φ-MI of the Gaussian copula is reported
+    and lands within 3 of its jackknife standard errors of the closed form (no training)."""
     task = CorrelatedGaussian(2, rho=0.5)
     x, y = task.sample(2000, seed=4)
-    res = estimate_mi(x, y, divergence="js", steps=300, hidden=(32, 32), embed_dim=16, lr=2e-3)
-    assert res.estimator == "auto" and res.target == "js"
-    assert res.details["auto"]["method"] == "phi-plugin" and "plug-in" in res.details["auto"]["reason"]
+    res = estimate_mi(x, y, divergence="hellinger")
+    assert res.estimator == "auto" and res.target == "hellinger"
+    assert res.details["auto"]["method"] == "gaussian-copula" and "does not reject" in res.details["auto"]["reason"]
+    truth = task.phi_mi("hellinger")
+    assert abs(res.mi - truth) <= 3 * res.stderr, (res.mi, truth, res.stderr)
     lo, hi = res.details["auto"]["interval_sampling"]
     assert res.interval[0] <= lo and res.interval[1] >= hi
+
+
+def test_phi_default_trains_the_plugin_when_the_copula_is_not_gaussian_and_says_why():
+    from synthetic.beyond_normal import task_x
+
+    x, y = task_x(0.9).sample(2000, seed=5)       # an X-shaped mixture: zero correlation, I = 0.41 nats
+    res = estimate_mi(x, y, divergence="js", steps=300, hidden=(32, 32), embed_dim=16, lr=2e-3)
+    assert res.details["auto"]["method"] == "phi-plugin"
+    assert "rejects" in res.details["auto"]["reason"] and "plug-in" in res.details["auto"]["reason"]
     x1, y1 = CorrelatedGaussian(1, rho=0.5).sample(1000, seed=4)   # 1 + 1 dims: auto's KSG, no training
     kl = estimate_mi(x1, y1, divergence="kl")
     assert kl.target == "kl" and kl.details["auto"]["reason"].startswith("KL: auto's own rules")
