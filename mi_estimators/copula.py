@@ -53,7 +53,7 @@ def copula_normalize(a) -> np.ndarray:
     steps = np.arange(1.0, n + 1.0)
     for j in range(arr.shape[1]):   # a column without ties: its ranks are the inverse of one argsort
         col = arr[:, j]
-        order = np.argsort(col, kind="stable")
+        order = np.argsort(col)   # any order is the order when no two values tie
         s = col[order]
         if np.all(s[1:] != s[:-1]) and not np.isnan(s[-1]):
             ranks[order, j] = steps
