@@ -561,7 +561,7 @@ def l1out(scores: Tensor) -> Tensor:
     .. math:: I_{L1Out} = \mathrm{mean}_j \Big[S_{jj} - \log \tfrac{1}{B-1}\sum_{i \ne j} e^{S_{ij}}\Big]
 
     p(y_j) is estimated by the mixture of the other anchors' conditionals, q(y_j | x_i), i ≠ j
-    (column j; CLUB's L1OutUB and Poole et al.'s eq. 13 in our orientation, rows = x). Invariant to
+    (column j, as CLUB's L1OutUB, in our orientation: rows = x). Invariant to
     column shifts. With q = p(y|x) its expectation is ≥ I for every B and decreases to I as B → ∞
     (the log of a (B − 1)-sample mean is biased low by Jensen: about +Var/(2(B − 1)) above I); with
     a learned q it is not guaranteed. Equals :func:`dv_per_anchor` of Sᵀ. Poole et al., ICML 2019.
