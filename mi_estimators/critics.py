@@ -402,7 +402,7 @@ def _batch_gaussian_log_density(y: Tensor) -> Tensor:
         raise ValueError(f"the conditional-gaussian critic's batch Gaussian needs batch_size > dim_y; got "
                          f"B = {b} for dim_y = {d}: raise batch_size or use marginal='mixture'")
     with torch.no_grad():
-        wide = y.detach().to(torch.float64)
+        wide = y.detach() if y.device.type == "mps" else y.detach().to(torch.float64)   # MPS has no float64
         centred = wide - wide.mean(dim=1, keepdim=True)
         cov = centred.transpose(1, 2) @ centred / b
         chol, _ = torch.linalg.cholesky_ex(cov)        # no host sync (CUDA graphs); singular -> NaN below
