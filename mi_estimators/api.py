@@ -164,7 +164,7 @@ def estimate_mi(x, y, estimator: str = AUTO, critic: str | None = None, *,
         layers of 256) for a named bound, and ``auto``'s own choice
         (:data:`mi_estimators.auto.NEURAL_HIDDEN`, three layers of 128) under ``"auto"``.
         Critic-specific options: ``cosine``, ``temperature``, ``chunk_size``, ``sigma``,
-        ``marginal`` (conditional-gaussian: ``"gaussian"``, ``"mixture"``).
+        ``marginal`` (conditional-gaussian: ``"gaussian"``, ``"mixture"``, ``"none"``).
     device : ``"cpu"``, ``"cuda"`` or ``"auto"``.
     standardize : bool
         z-score each column with the training split's mean and sd (recorded in the

@@ -1005,6 +1005,7 @@ class _CLUB(_Generative):
     paper = "Cheng et al., ICML 2020 (CLUB)"
     kind = "upper"
     derangement = True
+    critic_defaults = {"marginal": "none"}   # m cancels: no reference, no batch-size limit
     description = ("CLUB: mean S_ii − mean_{i≠j} S_ij with S = log q(y_j|x_i) − log m(y_j) (critic "
                    "conditional-gaussian, trained by maximum likelihood). An upper bound with the true "
                    "conditional (= I + KL(p(x)p(y) ‖ p(x,y))) and with a learned q when KL(p(x,y) ‖ q(y|x)p(x)) "
@@ -1018,6 +1019,7 @@ class _L1Out(_Generative):
     name = "l1out"
     paper = "Poole et al., ICML 2019 (leave-one-out bound); Cheng et al., ICML 2020 (L1OutUB)"
     kind = "upper"
+    critic_defaults = {"marginal": "none"}   # m cancels
     description = ("Leave-one-out: mean_j [S_jj − log mean_{i≠j} e^{S_ij}], p(y_j) estimated by the other "
                    "anchors' q(y_j|x_i). An upper bound for any B with the true conditional (→ I as B grows); "
                    "not guaranteed with a learned q.")

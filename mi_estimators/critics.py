@@ -36,8 +36,9 @@ Available critics (:func:`make_critic` builds them by name, :func:`list_critics`
     A density model, not a ratio critic: :math:`T(x, y) = \log q(y \mid x) - \log m(y)` with
     :math:`q(y \mid x) = \mathcal N(\mu(x), \mathrm{diag}\,\sigma^2(x))` (one MLP gives μ and
     log σ²) and a reference marginal density m of y that gets no gradient from the scores:
-    the batch's own Gaussian (``marginal="gaussian"``) or a learned Gaussian mixture
-    (``marginal="mixture"``, fitted by maximum likelihood through ``auxiliary_loss``). The
+    the batch's own Gaussian (``marginal="gaussian"``), a learned Gaussian mixture
+    (``marginal="mixture"``, fitted by maximum likelihood through ``auxiliary_loss``) or none
+    (``marginal="none"``, m ≡ 1). The
     generative bounds (``club``, ``l1out``, ``ba``, ``doe``) need it. Cheng et al. (2020), CLUB;
     McAllester & Stratos (2020).
 
@@ -374,7 +375,7 @@ class FGaussianCritic(Critic):
 
 
 #: Reference marginals of :class:`ConditionalGaussianCritic`.
-MARGINALS = ("gaussian", "mixture")
+MARGINALS = ("gaussian", "mixture", "none")
 #: Components of the learned marginal (``marginal="mixture"``).
 MIXTURE_COMPONENTS = 16
 #: log σ² of q(y | x) is kept in (−LOG_VAR_LIMIT, LOG_VAR_LIMIT) by a scaled tanh (smooth, ~identity near 0).
@@ -429,7 +430,8 @@ class ConditionalGaussianCritic(Critic):
     bias-corrected Gaussian entropy, :func:`gaussian_entropy_bias`; needs B > dim_y).
     ``marginal="mixture"``: a learned mixture of :data:`MIXTURE_COMPONENTS` diagonal Gaussians per member,
     trained by maximum likelihood through :meth:`auxiliary_loss`, which the trainer adds to the
-    bound's loss. With the true q and m = p(y), S = log r: the critic is then also a log-ratio critic.
+    bound's loss. ``marginal="none"``: m ≡ 1, S = log q(y_j | x_i) (what ``club`` and ``l1out``, which
+    m cannot change, train with: no batch-size limit). With the true q and m = p(y), S = log r: the critic is then also a log-ratio critic.
     Cheng et al., ICML 2020 (CLUB); Poole et al., ICML 2019; McAllester & Stratos, AISTATS 2020.
     """
 
@@ -464,6 +466,8 @@ class ConditionalGaussianCritic(Critic):
         """``log m(y_j)``, shape ``(K, B)``, with gradients into the mixture's parameters (if any)."""
         if self.marginal == "gaussian":
             return _batch_gaussian_log_density(y)
+        if self.marginal == "none":
+            return torch.zeros(y.shape[:2], dtype=y.dtype, device=y.device)
         scales = self.mix_log_scales[:, None]                         # (K, 1, M, d)
         z = (y[:, :, None, :] - self.mix_means[:, None]) * torch.exp(-scales)
         comp = -0.5 * (z * z).sum(-1) - scales.sum(-1) - 0.5 * self.dim_y * _LOG_2PI   # (K, B, M)
@@ -474,9 +478,9 @@ class ConditionalGaussianCritic(Critic):
 
     def auxiliary_loss(self, x: Tensor, y: Tensor) -> Tensor:
         """Per member ``(K,)``: the negative log-likelihood of the learned marginal on the batch's y
-        (zeros for ``marginal="gaussian"``, which has no parameter). The trainer adds it to the loss."""
+        (zeros for ``"gaussian"`` and ``"none"``, which have no parameter). The trainer adds it to the loss."""
         y = self._shape(y, self.dim_y, "y")
-        if self.marginal == "gaussian":
+        if self.marginal != "mixture":
             return torch.zeros(self.n_critics, dtype=y.dtype, device=y.device)
         return -self.log_marginal(y).mean(-1)
 

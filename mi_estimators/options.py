@@ -124,7 +124,7 @@ class CriticOptions:
     ``activation``: its MLPs; ``n_critics`` members trained as one batched ensemble and
     ``combine``d by ``"estimates"`` or ``"scores"`` (``None``: the method's choice).
     ``cosine``, ``temperature`` (separable), ``chunk_size`` (joint), ``sigma`` (fgaussian),
-    ``marginal`` (conditional-gaussian: ``"gaussian"`` or ``"mixture"``): critic-specific; ``None``
+    ``marginal`` (conditional-gaussian: ``"gaussian"``, ``"mixture"`` or ``"none"``): critic-specific; ``None``
     leaves the critic's (or the bound's) own default.
     """
 

@@ -210,3 +210,15 @@ def test_generative_results_say_what_their_value_is_to_the_mi():
     assert any("interval covers the bound's value, not the MI" in w for w in r.warnings)
     with pytest.warns(UserWarning, match="ba is a difference of two cross-entropy estimates.*Gaussian"):
         estimate_mi(x, y, "ba", **kw)
+
+
+def test_club_and_l1out_ignore_the_reference_so_they_train_without_it_at_any_batch_size():
+    x, y = torch.randn(16, 3, dtype=torch.float64), torch.randn(16, 3, dtype=torch.float64)
+    with_m = make_critic("conditional-gaussian", 3, 3, hidden=(8,), seed=4, dtype=torch.float64)
+    without = make_critic("conditional-gaussian", 3, 3, hidden=(8,), seed=4, marginal="none", dtype=torch.float64)
+    for name in ("club", "l1out"):
+        b = get_bound(name)
+        assert torch.allclose(b.estimate(with_m(x, y)), b.estimate(without(x, y)), atol=1e-12)
+        assert b.critic_defaults == {"marginal": "none"}
+    wide = make_critic("conditional-gaussian", 3, 40, hidden=(8,), marginal="none")   # B = 16 <= dim_y = 40
+    assert torch.isfinite(get_bound("club").estimate(wide(torch.randn(16, 3), torch.randn(16, 40)))).all()
