@@ -1,0 +1,80 @@
+"""The faster forms of issue 20 give the answers of the slow ones: KSG's sorted one-column
+counts, Mardia's skewness by the third-moment tensor, one-argsort normal scores, and the
+copula test's seeded subsamples beyond its budget (recorded in the result)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.special import digamma, ndtri
+from scipy.stats import rankdata
+
+from mi_estimators import copula, nonparametric
+
+
+def _brute_counts(a: np.ndarray, radius: np.ndarray) -> np.ndarray:
+    return (np.abs(a[None, :] - a[:, None]) <= radius[:, None]).sum(axis=1)
+
+
+@pytest.mark.parametrize("kind", ["continuous", "ties", "offset"])
+def test_sorted_counts_equal_the_trees_test_exactly(kind):
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal(700)
+    if kind == "ties":
+        a = np.round(a * 2) / 2
+    if kind == "offset":   # a + r rounds: the ends must be corrected one value at a time
+        a = a * 1e-3 + 3e8
+    radius = np.abs(rng.standard_normal(700)) * np.abs(a - a.mean()).mean()
+    j = rng.integers(0, 700, 700)
+    radius[::3] = np.abs(a[j] - a)[::3]                     # radii exactly at another point
+    radius[1::3] = np.nextafter(np.abs(a[j] - a)[1::3], 0)  # and just below one
+    np.testing.assert_array_equal(nonparametric._count_sorted(a, radius), _brute_counts(a, radius))
+
+
+@pytest.mark.parametrize("dims", [(1, 1), (2, 1), (2, 2)])
+def test_ksg_equals_the_all_pairs_estimate(dims):
+    rng = np.random.default_rng(0)
+    n, k = 400, 3
+    x = rng.standard_normal((n, dims[0]))
+    y = x[:, :1] + rng.standard_normal((n, dims[1]))
+    dx = np.abs(x[:, None, :] - x[None, :, :]).max(-1)
+    dy = np.abs(y[:, None, :] - y[None, :, :]).max(-1)
+    eps = np.sort(np.maximum(dx, dy), axis=1)[:, k]
+    nx, ny = (dx < eps[:, None]).sum(1) - 1, (dy < eps[:, None]).sum(1) - 1
+    brute = digamma(k) + digamma(n) - np.mean(digamma(nx + 1) + digamma(ny + 1))
+    ours = nonparametric.ksg_mi(x, y, k=k, standardize=False, noise=0.0, stderr="pointwise")
+    assert abs(ours - brute) < 1e-12
+
+
+def test_mardia_skewness_by_tensor_equals_all_pairs():
+    rng = np.random.default_rng(1)
+    w = rng.standard_normal((600, 6)) ** 2   # skewed, so b1 is far from 0
+    pairs = float(np.sum((w @ w.T) ** 3)) / 600 ** 2
+    n, d = w.shape
+    assert copula._skew_cost(n, d)[1] == "tensor"
+    assert copula._b1(w, 128) == pytest.approx(pairs, rel=1e-12)
+    assert copula._skew_cost(20, d)[1] == "pairs"
+    assert copula._b1(w[:20], 7) == pytest.approx(float(np.sum((w[:20] @ w[:20].T) ** 3)) / 400, rel=1e-12)
+
+
+def test_normal_scores_equal_rankdata_with_and_without_ties():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((500, 3))
+    x[:, 1] = np.round(x[:, 1], 1)
+    np.testing.assert_array_equal(copula.copula_normalize(x), ndtri((rankdata(x, axis=0) - 0.5) / 500))
+
+
+def test_copula_test_subsamples_beyond_its_budget_and_says_so(monkeypatch):
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((3000, 2))
+    y = 0.6 * x + 0.8 * rng.standard_normal((3000, 2))
+    full = copula.gaussian_copula_test(x, y)
+    assert "skew_rows" not in full and full["pvalue"] >= 0.01
+    monkeypatch.setattr(copula, "COPULA_SKEW_BUDGET", 1e5)
+    monkeypatch.setattr(copula, "COPULA_REGRESSION_FLOATS", 7000)
+    sub = copula.gaussian_copula_test(x, y)
+    assert copula.COPULA_TEST_MIN_SAMPLES <= sub["skew_rows"] < 3000 and sub["regression_rows"] == 1000
+    assert sub["p_kurt"] == full["p_kurt"]   # the kurtosis always uses every row
+    assert sub["pvalue"] >= 0.01
+    assert copula.gaussian_copula_test(x, y) == sub   # seeded: the same subsample every time
+    t = x / np.sqrt(rng.chisquare(2, (3000, 1)) / 2)   # a t copula: rejected on the subsample too
+    assert copula.gaussian_copula_test(t, y)["pvalue"] < 1e-6
