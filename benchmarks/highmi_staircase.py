@@ -95,6 +95,13 @@ def collect(out: Path, tasks: list[str], ests: list[str]) -> list[dict]:
     return sorted(rows, key=lambda r: (r["warp"], r["truth"], order[r["label"]]))
 
 
+#: Line styles by kind: baselines dashed grey-ish, lower bounds thin, upper bounds (club, l1out)
+#: down-triangles, generative estimates (ba, doe) crosses, auto and flow thick.
+STYLE = {"ksg": ("#555555", "--", "s"), "gaussian-copula": ("#999999", "--", "D"), "cca": ("#bbbbbb", ":", "^"),
+         "auto": ("#d62728", "-", "o"), "flow": ("#2ca02c", "-", "o"), "club": ("#8c564b", "-.", "v"),
+         "l1out": ("#c49c94", "-.", "v"), "ba": ("#7f7f7f", "-.", "x"), "doe": ("#17becf", "-.", "x")}
+
+
 def plot(rows: list[dict], path: Path, n: int) -> None:
     import matplotlib
 
@@ -103,8 +110,8 @@ def plot(rows: list[dict], path: Path, n: int) -> None:
 
     warps = list(dict.fromkeys(r["warp"] for r in rows))
     labels = list(dict.fromkeys(r["label"] for r in rows))
-    fig, axes = plt.subplots(1, len(warps), figsize=(6.4 * len(warps), 5.2), squeeze=False)
-    cmap = plt.get_cmap("tab20")
+    fig, axes = plt.subplots(1, len(warps), figsize=(5.6 * len(warps) + 2.2, 5.2), squeeze=False)
+    cmap = plt.get_cmap("tab10")
     for ax, warp in zip(axes[0], warps):
         top = max(r["truth"] for r in rows if r["warp"] == warp)
         ax.plot([0, top], [0, top], color="black", lw=1.5, label="truth")
@@ -112,17 +119,21 @@ def plot(rows: list[dict], path: Path, n: int) -> None:
             pts = [r for r in rows if r["warp"] == warp and r["label"] == lab and math.isfinite(r["estimate"])]
             if not pts:
                 continue
+            color, ls, marker = STYLE.get(lab, (cmap(i % 10), "-", "."))
             t = [p["truth"] for p in pts]
-            e = [p["estimate"] for p in pts]
-            lo = [p["estimate"] - p["ci_low"] if math.isfinite(p["ci_low"]) else 0 for p in pts]
-            hi = [p["ci_high"] - p["estimate"] if math.isfinite(p["ci_high"]) else 0 for p in pts]
-            style = dict(lw=2.6, marker="o") if lab in ("auto", "flow") else dict(lw=1.2, marker=".")
-            ax.errorbar(t, e, yerr=[lo, hi], color=cmap(i % 20), capsize=2, label=lab, **style)
-        dim = rows[0]["dim"]
+            e = [min(p["estimate"], top + 4) for p in pts]   # off-scale values drawn at the top edge
+            lo = [max(p["estimate"] - p["ci_low"], 0) if math.isfinite(p["ci_low"]) and p["estimate"] <= top + 4 else 0
+                  for p in pts]
+            hi = [max(p["ci_high"] - p["estimate"], 0) if math.isfinite(p["ci_high"]) and p["estimate"] <= top + 4 else 0
+                  for p in pts]
+            lw = 2.8 if lab in ("auto", "flow") else 1.2
+            ax.errorbar(t, e, yerr=[lo, hi], color=color, ls=ls, marker=marker, lw=lw, ms=5 if lw > 2 else 4,
+                        capsize=2, label=lab)
+        dim = next(r["dim"] for r in rows if r["warp"] == warp)
         ax.set(title=f"highmi-{warp}, d = {dim} per side, n = {n}", xlabel="true MI (nats)",
                ylabel="estimate (nats; bars: reported interval)", xlim=(0, top + 1), ylim=(0, top + 4))
         ax.grid(alpha=0.3)
-    axes[0][-1].legend(fontsize=8, ncol=2, loc="upper left")
+    axes[0][-1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

@@ -14,8 +14,9 @@ environment reading the arrays from an ``.npz`` file (``--worker``). One torch t
 MINDE runs as ``dmi.estimators.MINDEEstimator`` (type "c", the package's defaults otherwise) with
 ``--epochs`` epochs at ``--batch-size`` and ``--lr``, trained and evaluated on the whole sample as
 its ``fit`` / ``estimate`` do; its ``estimate`` value is the one compared (its ``MI (sigma)``
-variant is recorded too). Time: the call's wall time (MINDE: fit + estimate, without the
-subprocess's start-up, which is recorded separately). Rows go to ``results/peers_minde/rows.jsonl``
+variant is recorded too). Time: the call's wall time and CPU time (MINDE: fit + estimate, without
+the subprocess's start-up, which is recorded separately); on a shared machine the CPU time is the
+fairer cost. ``--rerun auto,flow,minde`` redoes those rows (one clean pass for timings). Rows go to ``results/peers_minde/rows.jsonl``
 as they finish; a rerun skips finished (task, contender) pairs. nats.
 """
 from __future__ import annotations
@@ -59,15 +60,15 @@ def worker(npz: str, epochs: int, batch_size: int, lr: float, seed: int) -> None
     np.random.seed(seed)
     model = MINDEEstimator(x_shape=x.shape[1:], y_shape=y.shape[1:], batch_size=batch_size, max_epochs=epochs,
                            learning_rate=lr, device="cpu", seed=seed)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     model.fit(x, y)
     fit_s = time.perf_counter() - t0
     model.eval()
     xs = torch.tensor((x - x.mean(0)) / x.std(0), dtype=torch.float32)
     ys = torch.tensor((y - y.mean(0)) / y.std(0), dtype=torch.float32)
     mi, mi_sigma = model.compute_mi(data={"x0": xs, "x1": ys})   # what estimate() computes, both values
-    total = time.perf_counter() - t0
-    print(TAG + json.dumps(dict(estimate=float(mi), estimate_sigma=float(mi_sigma), fit_s=fit_s, time_s=total,
+    total, cpu = time.perf_counter() - t0, time.process_time() - c0
+    print(TAG + json.dumps(dict(estimate=float(mi), estimate_sigma=float(mi_sigma), fit_s=fit_s, time_s=total, cpu_s=cpu,
                                 versions=dict(diffusion_mi=version("diffusion-mi"), torch=torch.__version__))),
           flush=True)
 
@@ -88,13 +89,13 @@ def run_ours(name: str, x, y, model_seed: int) -> dict:
 
     from mi_estimators import estimate_mi
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         r = estimate_mi(x, y, name, seed=model_seed) if name != "auto" else estimate_mi(x, y, seed=model_seed)
     lo, hi = r.interval if r.interval is not None else (math.nan, math.nan)
     return dict(estimate=float(r.mi), ci_low=float(lo), ci_high=float(hi), time_s=time.perf_counter() - t0,
-                warnings=" | ".join(map(str, r.warnings))[:300])
+                cpu_s=time.process_time() - c0, warnings=" | ".join(map(str, r.warnings))[:300])
 
 
 def run_minde(venv: Path, x, y, args) -> dict:
@@ -133,7 +134,8 @@ def table(rows: list[dict], args) -> str:
              "with other jobs, so times are indicative. MINDE: `dmi.estimators.MINDEEstimator` (type c), "
              f"{args.epochs} epochs, batch {args.batch_size}, lr {args.lr:g}, fit and evaluated on the whole sample"
              + (f" (diffusion-mi {vers['diffusion_mi']}, torch {vers['torch']})" if vers else "") + ".", "",
-             "Cell: estimate (|error|), seconds. nats.", "",
+             "Cell: estimate (|error|), wall seconds / CPU seconds of the call (one thread each, so CPU "
+             "seconds are the cost without the wait for a shared core). nats.", "",
              "| task | truth | " + " | ".join(labels) + " |", "|---|---|" + "---|" * len(labels)]
     for t in tasks:
         truth = next(r["truth"] for r in rows if r["task"] == t)
@@ -145,7 +147,8 @@ def table(rows: list[dict], args) -> str:
             elif r.get("error"):
                 cells.append("failed (see below)")
             else:
-                cells.append(f"{r['estimate']:.2f} ({abs(r['estimate'] - truth):.2f}), {r['time_s']:.0f} s")
+                cpu = f" / {r['cpu_s']:.0f} s CPU" if "cpu_s" in r else ""
+                cells.append(f"{r['estimate']:.2f} ({abs(r['estimate'] - truth):.2f}), {r['time_s']:.0f} s{cpu}")
         lines.append(f"| `{t}` | {truth:g} | " + " | ".join(cells) + " |")
     lines.append("")
     for lab in labels:
@@ -153,7 +156,9 @@ def table(rows: list[dict], args) -> str:
         if ok:
             err = sum(abs(r["estimate"] - r["truth"]) for r in ok) / len(ok)
             sec = sum(r["time_s"] for r in ok) / len(ok)
-            lines.append(f"- `{lab}`: mean |error| {err:.2f} nats, mean {sec:.1f} s per estimate ({len(ok)} runs)")
+            cpu = sum(r.get("cpu_s", math.nan) for r in ok) / len(ok)
+            lines.append(f"- `{lab}`: mean |error| {err:.2f} nats, mean {sec:.1f} s wall, {cpu:.1f} s CPU per "
+                         f"estimate ({len(ok)} runs)")
     sig = [r for r in rows if r["label"] == "minde" and not r.get("error")]
     if sig:
         lines.append("- MINDE's `MI (sigma)` variant on the same fits: " + ", ".join(
@@ -180,6 +185,7 @@ def main(argv=None) -> int:
     p.add_argument("--timeout", type=float, default=1800)
     p.add_argument("--results", default=str(REPO / "results" / "peers_minde" / "rows.jsonl"))
     p.add_argument("--md", default=None, help="write the markdown table here")
+    p.add_argument("--rerun", default="", help="comma list of contenders (auto, flow, minde) whose rows are redone")
     args = p.parse_args(argv)
     if args.worker:
         worker(args.worker, args.epochs, args.batch_size, args.lr, args.seed)
@@ -196,6 +202,10 @@ def main(argv=None) -> int:
     out = Path(args.results)
     out.parent.mkdir(parents=True, exist_ok=True)
     rows = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
+    rerun = set(filter(None, args.rerun.split(",")))
+    if rerun:
+        rows = [r for r in rows if r["label"] not in rerun]
+        out.write_text("".join(json.dumps(r) + "\n" for r in rows))
     done = {(r["task"], r["label"], r["seed"], r["n"]) for r in rows}
     for level in (float(v) for v in args.levels.split(",")):
         name = report_task(args.warp, args.dim, level)
