@@ -35,6 +35,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 #: (n, d_x, d_y) of the full grid: 1x1 to 500x500, n from 10 to 10^5.
 SHAPES_FULL = [(10, 1, 1), (10, 5, 5), (30, 2, 1), (100, 1, 1), (100, 50, 50), (150, 500, 500),
@@ -69,6 +70,9 @@ def make_data(kind: str, n: int, dx: int, dy: int, seed: int):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((n, dx))
     y = 0.8 * np.resize(x, (n, dy)) + 0.6 * rng.standard_normal((n, dy)) if dx else rng.standard_normal((n, dy))
+    z = 0.5 * x[:, :1] + rng.standard_normal((n, 1))   # made before the scale kinds, which scale it too
+    if kind in ("tiny", "huge"):
+        z = z * (1e-300 if kind == "tiny" else 1e300)
     if kind == "cauchy":
         w = np.abs(rng.standard_normal((n, 1)))   # a normal over an independent |normal|: Cauchy tails
         x, y = x / w, y / w
@@ -95,7 +99,6 @@ def make_data(kind: str, n: int, dx: int, dy: int, seed: int):
         x[n // 2, 0] = np.nan
     elif kind == "inf":
         y[n // 3, -1] = np.inf
-    z = 0.5 * x[:, :1] + rng.standard_normal((n, 1))
     return x, y, z
 
 
@@ -143,6 +146,13 @@ def _check(name: str, res) -> str | None:
     return None
 
 
+def _values(name: str, res) -> dict:
+    if name == "test":
+        return {"statistic": float(res.statistic), "p": float(res.pvalue)}
+    mi, (lo, hi) = (res.mi_, res.interval_) if name == "MIEstimator" else (res.mi, res.interval)
+    return {"estimate": float(mi), "lo": float(lo), "hi": float(hi)}
+
+
 class _Timeout(Exception):
     pass
 
@@ -164,7 +174,7 @@ def run_one(name: str, kind: str, shape: tuple, seed: int = 0, timeout_s: int = 
             warnings.simplefilter("ignore")
             res = _call(name, x, y, z, seed)
         bad = _check(name, res)
-        row.update(outcome="bad", detail=bad) if bad else row.update(outcome="result")
+        row.update(outcome="bad", detail=bad) if bad else row.update(outcome="result", **_values(name, res))
     except _Timeout:
         row.update(outcome="timeout", detail=f"over {timeout_s} s")
     except ValueError as exc:
@@ -219,7 +229,15 @@ def summarise(rows: list[dict]) -> dict:
         "by_call": {c: dict(Counter(r["outcome"] for r in rows if r["call"] == c)) for c in CALLS},
         "problems": [r for r in rows if r["outcome"] in ("crash", "bad", "timeout")],
         "other_refusals": sorted({r["detail"][:160] for r in rows if r.get("cause") == "other"}),
+        # y independent of x: how often the interval reaches 0 (the test: p >= 0.05), per call
+        "independent_reaches_zero": {c: f"{sum(_null_ok(r) for r in ind)}/{len(ind)}" for c in CALLS
+                                     if (ind := [r for r in rows if r["call"] == c and r["kind"] == "independent"
+                                                 and r["outcome"] == "result"])},
     }
+
+
+def _null_ok(row: dict) -> bool:
+    return row["p"] >= 0.05 if row["call"] == "test" else row["lo"] == 0.0
 
 
 def main(argv=None) -> int:
@@ -231,6 +249,9 @@ def main(argv=None) -> int:
     import torch
 
     torch.set_num_threads(1)
+    from hard_set import _git_head   # the commit and the package files changed since (the code that ran)
+
+    commit = _git_head()
     rows = []
     t0 = time.time()
     for i, (call, kind, shape) in enumerate(grid(args.size)):
@@ -242,10 +263,11 @@ def main(argv=None) -> int:
             print(f"{row['outcome'].upper()}: {call} {kind} {shape}: {row['detail']}", flush=True)
     s = summarise(rows)
     s["seconds"] = round(time.time() - t0)
+    s["commit"] = commit
     print(json.dumps({k: v for k, v in s.items() if k not in ("problems",)}, indent=1))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps({"summary": s, "rows": rows}, indent=1) + "\n")
+        Path(args.json).write_text(json.dumps({"summary": s, "rows": rows}, separators=(",", ":")) + "\n")
     return 0 if not (s["crashes"] or s["bad_results"]) else 1
 
 
