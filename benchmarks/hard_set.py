@@ -129,7 +129,7 @@ def run_case(case: dict) -> dict:
 def judge(row: dict) -> dict:
     """covered / miss beyond 10 % of the truth / silent miss, for an ok row."""
     if row.get("status") != "ok":
-        return {"covered": False, "far_miss": False, "silent_miss": False}
+        return {"covered": False, "far_miss": False, "silent_miss": False, "batch_note_only": False}
     truth, lo, hi = row["truth"], row["lo"], row["hi"]
     covered = lo <= truth <= hi
     gap = max(lo - truth, truth - hi, 0.0)
