@@ -226,7 +226,8 @@ def _fit(model, train_xy, heldout_xy, train: TrainOptions, seed: int, device) ->
     k = model.n_critics
     stream, xh, yh = training._dataset_batches(train_xy, heldout_xy, k, train.batch_size, seed,
                                                next(model.parameters()).dtype, device)
-    use_graph = train.cuda_graph is not False and device.type == "cuda"
+    # opt-in: the step's slogdet (flow_model.Linear) is not known to be capture-safe (untested: no GPU here)
+    use_graph = train.cuda_graph is True and device.type == "cuda"
     loss_acc = torch.zeros(k, dtype=torch.float64, device=device)
     step_fn = training.make_train_step(model, lambda ll: -ll.mean(-1), lr=train.lr,
                                        weight_decay=train.weight_decay, cuda_graph=use_graph,
@@ -323,8 +324,10 @@ def estimate_flow(x, y, *, seed: int = 0, train: TrainOptions | None = None, n_m
     when called through :func:`mi_estimators.estimate_mi`). ``train``: the
     :class:`mi_estimators.options.TrainOptions` (steps, batch_size, lr, eval_every, patience,
     heldout_fraction, split_seed, device, dtype, weight_decay, cuda_graph, num_threads; fields
-    left at their defaults take :data:`FLOW_TRAIN_DEFAULTS`; the others are not used; the flow always whitens and rotates each side, see
-    :func:`canonical_premap`). ``n_members``: flows trained at once (seeds ``seed + k``, one
+    left at their defaults take :data:`FLOW_TRAIN_DEFAULTS`; the others are not used; the flow
+    always whitens and rotates each side, see :func:`canonical_premap`). On a CUDA device the
+    training step is replayed as a CUDA graph only with ``cuda_graph=True`` (``"auto"`` runs it
+    eagerly: the capture is untested). ``n_members``: flows trained at once (seeds ``seed + k``, one
     shared split), default :data:`FLOW_N_MEMBERS`. ``flow_layers``: blocks per side;
     ``flow_hidden``: width of the couplings' conditioner networks.
 
@@ -363,7 +366,25 @@ def estimate_flow(x, y, *, seed: int = 0, train: TrainOptions | None = None, n_m
     with training.torch_threads(training.resolve_num_threads(train.num_threads, model, dev)):
         fit = _fit(model, (xt, yt), (xh, yh), train, seed, dev)
         out = _readout(model, *fit.pop("heldout"))
-    value, se = _value_and_se(out, FLOW_READOUT, len(tr))
+    est = _combine(out, fit, len(tr))
+    if not all(math.isfinite(v) for v in (est["mi"], est["stderr"], *est["interval"])):
+        raise training.TrainingDivergedError(_diverged(fit["steps_run"], train.lr))
+    config = dict(estimator="flow", seed=seed, n_critics=k, **opts,
+                  **{f: getattr(train, f) for f in FLOW_TRAIN_FIELDS if f not in ("progress", "device", "split_seed")},
+                  premap="whiten+cca", n_train=len(tr), n_heldout=len(va), dim_x=x.shape[1], dim_y=y.shape[1],
+                  device=str(dev), split_seed=split_seed, version=__version__, torch_version=torch.__version__)
+    msgs = _dropped(est["ok"]) + _warnings(out, fit, train, (x.shape[1], y.shape[1]))
+    return MIResult(mi=est["mi"], stderr=est["stderr"], interval=est["interval"], per_critic=est["per"],
+                    estimator="flow", target="kl", n_samples=x.shape[0], seconds=time.perf_counter() - t0,
+                    config=to_jsonable(config), history=fit["history"], warnings=msgs,
+                    details=to_jsonable(_details(out, fit, est, canon)))
+
+
+def _combine(out: dict, fit: dict, n_train: int) -> dict:
+    """The members' values (:data:`FLOW_READOUT`) combined: mean, standard error (sampling and
+    members' spread), the t interval and the reported one (widened by :data:`FLOW_BIAS_ALLOWANCE`).
+    Members without a finite likelihood or value are left out (``ok``)."""
+    value, se = _value_and_se(out, FLOW_READOUT, n_train)
     ok = np.isfinite(fit["best_val"]) & np.isfinite(value) & np.isfinite(se)
     per, k_ok = value[ok], int(ok.sum())
     mi = float(per.mean()) if k_ok else math.nan
@@ -372,23 +393,21 @@ def estimate_flow(x, y, *, seed: int = 0, train: TrainOptions | None = None, n_m
     stderr, sampling_interval = t_interval(mi, se_sampling, out["n_heldout"] - 1, seed_var, k_ok)
     down, up = FLOW_BIAS_ALLOWANCE
     interval = (sampling_interval[0] - down * abs(mi), sampling_interval[1] + up * abs(mi))
-    if not all(math.isfinite(v) for v in (mi, stderr, *interval)):
-        raise training.TrainingDivergedError(_diverged(fit["steps_run"], train.lr))
-    config = dict(estimator="flow", seed=seed, n_critics=k, **opts,
-                  **{f: getattr(train, f) for f in FLOW_TRAIN_FIELDS if f not in ("progress", "device", "split_seed")},
-                  premap="whiten+cca", n_train=len(tr), n_heldout=len(va), dim_x=x.shape[1], dim_y=y.shape[1],
-                  device=str(dev), split_seed=split_seed, version=__version__, torch_version=torch.__version__)
-    details = dict(readout=FLOW_READOUT, interval_sampling=list(sampling_interval), bias_allowance=FLOW_BIAS_ALLOWANCE,
-                   mi_pointwise=float(out["pointwise"].mean()), mi_closed_form=float(out["closed_form"].mean()),
-                   mi_heldout_gaussian=float(out["heldout_gaussian"].mean()),
-                   per_member_closed_form=out["closed_form"], per_member_heldout_gaussian=out["heldout_gaussian"],
-                   per_member_stderr=out["pointwise_se"], stderr_sampling=se_sampling,
-                   stderr_seed=math.sqrt(seed_var), canonical_correlations=canon,
-                   heldout_loglik=fit["best_val"], best_step=fit["best_step"], steps_run=fit["steps_run"],
-                   train_seconds=fit["seconds"], cuda_graph=fit["cuda_graph"])
-    return MIResult(mi=mi, stderr=stderr, interval=interval, per_critic=per, estimator="flow", target="kl",
-                    n_samples=x.shape[0], seconds=time.perf_counter() - t0, config=to_jsonable(config),
-                    history=fit["history"], warnings=_dropped(ok) + _warnings(out, fit, train, (x.shape[1], y.shape[1])), details=to_jsonable(details))
+    return dict(mi=mi, stderr=stderr, interval=interval, sampling_interval=sampling_interval, per=per, ok=ok,
+                se_sampling=se_sampling, seed_var=seed_var)
+
+
+def _details(out: dict, fit: dict, est: dict, canon: np.ndarray) -> dict:
+    """``result.details``: every readout, the unwidened interval, and how training went (nats)."""
+    return dict(readout=FLOW_READOUT, interval_sampling=list(est["sampling_interval"]),
+                bias_allowance=FLOW_BIAS_ALLOWANCE, stderr_sampling=est["se_sampling"],
+                stderr_seed=math.sqrt(est["seed_var"]), mi_closed_form=float(out["closed_form"].mean()),
+                mi_pointwise=float(out["pointwise"].mean()), mi_pointwise_stderr=float(out["pointwise_se"].mean()),
+                mi_heldout_gaussian=float(out["heldout_gaussian"].mean()),
+                per_member_closed_form=out["closed_form"], per_member_pointwise=out["pointwise"],
+                per_member_heldout_gaussian=out["heldout_gaussian"], canonical_correlations=canon,
+                heldout_loglik=fit["best_val"], best_step=fit["best_step"], steps_run=fit["steps_run"],
+                train_seconds=fit["seconds"], cuda_graph=fit["cuda_graph"])
 
 
 def run_flow(name: str, x: np.ndarray, y: np.ndarray, *, seed: int, train: TrainOptions, critic: CriticOptions,

@@ -124,5 +124,5 @@ def test_heavy_tails_give_a_finite_result_never_nan():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_cuda_graph_path_gives_a_finite_estimate():
     x, y = _gaussian(2000, 2, 1.0, 1)
-    res = estimate_mi(x, y, "flow", device="cuda", steps=100, batch_size=256, n_critics=2, **TINY)
+    res = estimate_mi(x, y, "flow", device="cuda", cuda_graph=True, steps=100, batch_size=256, n_critics=2, **TINY)
     assert res.details["cuda_graph"] and math.isfinite(res.mi)
