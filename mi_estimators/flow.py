@@ -111,6 +111,7 @@ def _check_input(x: np.ndarray, y: np.ndarray) -> None:
     from mi_estimators.discrete import discrete_columns
 
     for name, a in (("x", x), ("y", y)):
+        check_no_constant_columns(a, name, ": they carry no information; drop them")
         disc = np.flatnonzero(discrete_columns(a))
         if disc.size:
             raise ValueError(

@@ -90,7 +90,7 @@ def test_same_seed_same_estimate_and_member_k_is_the_run_with_seed_plus_k():
     assert np.isclose(both.per_critic[1], second.per_critic[0], rtol=1e-6, atol=1e-8)
 
 
-def test_refuses_discrete_columns_and_too_few_samples_naming_the_alternative():
+def test_refuses_discrete_or_constant_columns_and_too_few_samples_naming_the_alternative():
     rng = np.random.default_rng(0)
     x = rng.integers(0, 4, size=(500, 1)).astype(float)
     y = x + rng.standard_normal((500, 1))
@@ -99,6 +99,9 @@ def test_refuses_discrete_columns_and_too_few_samples_naming_the_alternative():
     x, y = _gaussian(MIN_SAMPLES - 1, 1, 0.5, 0)
     with pytest.raises(ValueError, match="too few samples.*'ksg'.*'auto'"):
         estimate_mi(x, y, "flow")
+    x, y = _gaussian(500, 2, 0.5, 0)
+    with pytest.raises(ValueError, match=r"column\(s\) \[2\] of x are constant"):
+        estimate_mi(np.c_[x, np.ones(500)], y, "flow")
 
 
 def test_options_the_flow_does_not_use_are_refused():
