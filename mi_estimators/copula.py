@@ -25,7 +25,8 @@ import numpy as np
 from mi_estimators._checks import check_xy
 
 __all__ = ["copula_normalize", "gaussian_copula_test", "copula_test_checked", "COPULA_TEST_MIN_SAMPLES",
-           "COPULA_SKEW_BUDGET", "COPULA_REGRESSION_FLOATS"]
+           "COPULA_SKEW_BUDGET", "COPULA_REGRESSION_FLOATS",
+           "COPULA_REGRESSION_BUDGET"]
 
 #: Fewest pairs :func:`gaussian_copula_test` accepts: its chi-square / normal approximations
 #: (Mardia's) need n of order 100; below that it has little power against non-Gaussian copulas.
@@ -49,17 +50,17 @@ def copula_normalize(a) -> np.ndarray:
     if arr.ndim != 2 or arr.shape[0] < 2:
         raise ValueError(f"copula_normalize needs an (n, d) array with n >= 2, got shape {arr.shape}")
     n = arr.shape[0]
-    ranks = np.empty(arr.shape)
+    ranks = np.empty(arr.shape, order="F")   # column by column: contiguous columns
     steps = np.arange(1.0, n + 1.0)
     for j in range(arr.shape[1]):   # a column without ties: its ranks are the inverse of one argsort
-        col = arr[:, j]
+        col = np.ascontiguousarray(arr[:, j])
         order = np.argsort(col)   # any order is the order when no two values tie
         s = col[order]
         if np.all(s[1:] != s[:-1]) and not np.isnan(s[-1]):
             ranks[order, j] = steps
         else:
             ranks[:, j] = rankdata(col, method="average")
-    return ndtri((ranks - 0.5) / n)
+    return np.ascontiguousarray(ndtri((ranks - 0.5) / n))
 
 
 #: Multiply-adds Mardia's skewness may cost before it is computed on a seeded row subsample
@@ -68,10 +69,12 @@ def copula_normalize(a) -> np.ndarray:
 #: d = 20 are exact; d = 50 uses 78,431 rows from n = 10^5 on, d = 500 at n = 10^6 7,745 rows.
 COPULA_SKEW_BUDGET = 3e10
 
-#: Most floats a regression design of the copula test may hold (n x (1 + 3 d) per side; 2**25 =
-#: 256 MiB) before the regressions use a seeded row subsample: n = 10^6 is exact up to d = 10
-#: per side.
+#: Most floats a regression design of the copula test may hold (n x (1 + 3 d) for the larger side;
+#: 2**25 = 256 MiB), and most multiply-adds its QR may cost (about n (1 + 3 d)²), before the
+#: regressions use a seeded row subsample: n = 10^6 is exact up to d = 10 per side; d = 25 per side
+#: uses 441,505 rows, d = 250 per side 17,730.
 COPULA_REGRESSION_FLOATS = 2 ** 25
+COPULA_REGRESSION_BUDGET = 1e10
 
 
 def _skew_cost(n: int, d: int) -> tuple[float, str]:
@@ -225,7 +228,8 @@ def gaussian_copula_test(x, y, *, normalized: bool = False, block_rows: int = 51
 
     Cost: O(min(n² d, n d³)) for Mardia's skewness (all pairs by row blocks, or the third-moment
     tensor), O(n d²) for the rest. Beyond :data:`COPULA_SKEW_BUDGET` multiply-adds the skewness
-    uses a seeded row subsample, and beyond :data:`COPULA_REGRESSION_FLOATS` the regressions do
+    uses a seeded row subsample, and beyond :data:`COPULA_REGRESSION_FLOATS` or
+    :data:`COPULA_REGRESSION_BUDGET` the regressions do
     (the result then holds ``skew_rows`` and ``regression_rows``); the kurtosis always uses all n.
 
     Measured on the Beyond-Normal choose half (n = 5000, docs/accuracy.md): every
@@ -250,7 +254,8 @@ def copula_test_checked(x: np.ndarray, y: np.ndarray, *, normalized: bool = Fals
     except np.linalg.LinAlgError:
         return dict(pvalue=0.0, p_skew=0.0, p_kurt=0.0, p_regression=0.0, n_tests=0,
                     reason="the normal scores are collinear (a deterministic monotone relation): not a Gaussian copula with finite MI")
-    reg_rows = min(n, max(COPULA_TEST_MIN_SAMPLES, COPULA_REGRESSION_FLOATS // (1 + 3 * max(x.shape[1], y.shape[1]))))
+    p = 1 + 3 * max(x.shape[1], y.shape[1])   # columns of the larger regression design
+    reg_rows = min(n, max(COPULA_TEST_MIN_SAMPLES, min(COPULA_REGRESSION_FLOATS // p, int(COPULA_REGRESSION_BUDGET // p ** 2))))
     rx, ry = x, y
     if reg_rows < n:
         rows = np.sort(np.random.default_rng(1).choice(n, reg_rows, replace=False))
