@@ -68,17 +68,17 @@ def gaussian_pair_log_ratio(za: Tensor, zb: Tensor, theta: Tensor) -> Tensor:
     r"""Pointwise MI :math:`\log\frac{\mathcal N((a, b); 0, \Sigma_\rho)}{\mathcal N(a)\mathcal N(b)}`
     summed over paired coordinates, :math:`\Sigma_\rho = [[1, \rho], [\rho, 1]]`, :math:`\rho = \tanh\theta`.
 
-    .. math:: \ell_\rho(a, b) = \log\cosh\theta - \tfrac12\sinh^2\theta\,(a^2 + b^2)
-              + \tfrac12\sinh(2\theta)\,a b
+    .. math:: \ell_\rho(a, b) = -\tfrac12\log(1-\rho^2) - \frac{\rho^2(a^2+b^2) - 2\rho ab}{2(1-\rho^2)}
+              = \log\cosh\theta - \tfrac14\,\mathrm{expm1}(-2\theta)\,u^2 - \tfrac14\,\mathrm{expm1}(2\theta)\,v^2
 
-    (the usual :math:`-\tfrac12\log(1-\rho^2) - \frac{\rho^2(a^2+b^2) - 2\rho ab}{2(1-\rho^2)}`
-    with :math:`\rho^2/(1-\rho^2) = \sinh^2\theta` and :math:`\rho/(1-\rho^2) = \tfrac12\sinh 2\theta`).
-    Its mean under the model is :func:`gaussian_pair_mi`. ``za, zb``: ``(K, B, m)``;
-    ``theta``: ``(K, m)``; returns ``(K, B)``.
+    with :math:`u = (a+b)/\sqrt2`, :math:`v = (a-b)/\sqrt2` (the eigen-directions of
+    :math:`\Sigma_\rho`): no cancellation between large terms as :math:`|\rho| \to 1`. Its mean
+    under the model is :func:`gaussian_pair_mi`. ``za, zb``: ``(K, B, m)``; ``theta``: ``(K, m)``;
+    returns ``(K, B)``.
     """
     th = theta.unsqueeze(1)
-    sh2 = torch.sinh(th) ** 2
-    return (log_cosh(th) - 0.5 * sh2 * (za * za + zb * zb) + 0.5 * torch.sinh(2.0 * th) * za * zb).sum(-1)
+    u2, v2 = 0.5 * (za + zb) ** 2, 0.5 * (za - zb) ** 2
+    return (log_cosh(th) - 0.25 * torch.expm1(-2.0 * th) * u2 - 0.25 * torch.expm1(2.0 * th) * v2).sum(-1)
 
 
 def _std_normal_log_density(z: Tensor) -> Tensor:
