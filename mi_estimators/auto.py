@@ -21,6 +21,17 @@ does both. The rules, in order:
    the larger is reported when they differ by more than their combined standard error
    (both are lower estimates). With too few samples to train a critic, the
    Gaussian-copula value is reported.
+4. **High MI with a non-Gaussian copula: the flow estimator** (:mod:`mi_estimators.flow`,
+   MIENF). On the trained path, where the copula test rejects and the value so far is at least
+   :data:`FLOW_MIN_NATS` (or InfoNCE is within :data:`CEILING_MARGIN` of its ceiling log B), and
+   n >= :data:`FLOW_MIN_SAMPLES`, normalizing flows map each side to a Gaussian and the flow's
+   value is reported when it exceeds the value so far by more than their combined standard
+   error (``flow="off"`` switches this off). Below :data:`FLOW_MIN_SAMPLES` auto warns instead
+   that its value is likely low.
+
+Whatever is reported, the interval is reconciled with the other components
+(:func:`reconcile_interval`): a lower-bound component above it, or a flow interval disjoint from
+it, widens it and adds a warning that the methods disagree.
 
 The reported 95 % interval is the reported method's sampling interval widened by a bias
 allowance calibrated on the Beyond-Normal suite (:data:`BIAS_ALLOWANCE`). How each rule and
@@ -29,7 +40,8 @@ in docs/accuracy.md.
 
 Failure modes: copula normalisation cannot undo non-monotone or multivariate warps (the
 spiral); KSG keeps its e^I sample-size need at large MI; InfoNCE is capped at ``log B``
-(B = batch size), so beyond ~3 nats ``auto`` is biased low and warns. The Gaussian-copula
+(B = batch size), so beyond ~3 nats InfoNCE is biased low and warns (rule 4 then runs the
+flow where the copula is not Gaussian). The Gaussian-copula
 test can miss a mildly non-Gaussian copula at small n; GCMI is then a lower estimate.
 """
 from __future__ import annotations
@@ -52,7 +64,8 @@ __all__ = ["copula_normalize", "COPULA_TEST_LEVEL", "COPULA_CHECK_Z", "choose_es
            "option_names", "OWN_OPTIONS", "floor_applies", "k1_shows_bias", "KSG_MAX_DIM", "KSG_BIAS_GAP",
            "KSG_MIN_SAMPLES", "BIAS_ALLOWANCE", "calibrated_interval", "NEURAL_TRANSFORM", "NEURAL_HIDDEN",
            "NEURAL_N_CRITICS", "NEURAL_COMBINE", "NEURAL_OPTIONS", "AutoOptions", "AutoPlan", "plan_auto",
-           "run_plan", "run_auto"]
+           "run_plan", "run_auto", "FLOW_CHOICES", "FLOW_MIN_NATS", "FLOW_MIN_SAMPLES", "CEILING_MARGIN",
+           "reconcile_interval"]
 
 #: KSG is used when d_x + d_y is at most this.
 KSG_MAX_DIM = 3
@@ -105,7 +118,21 @@ NEURAL_COMBINE = "scores"
 NEURAL_OPTIONS = dict(estimator="infonce", critic="separable", hidden=NEURAL_HIDDEN, n_critics=NEURAL_N_CRITICS,
                       combine=NEURAL_COMBINE)
 
-_FORCED = ("ksg", "neural", "gaussian-copula")
+_FORCED = ("ksg", "neural", "gaussian-copula", "flow")
+
+#: When the flow estimator (:mod:`mi_estimators.flow`, MIENF) runs beside the critic on the
+#: trained path: ``"auto"`` (the rule below), ``"off"`` (never: the round-4 rule).
+FLOW_CHOICES = ("auto", "off")
+
+#: InfoNCE within this many nats of its ceiling log B counts as saturated: the flow then runs.
+CEILING_MARGIN = 0.5
+
+#: Fewest samples at which auto runs the flow: below this its fit is unreliable (at n = 200 a
+#: 5+5 spiral gave a raw held-out value of -259 nats; benchmarks/hard_set.py), and auto warns instead.
+FLOW_MIN_SAMPLES = 1280
+
+#: The flow runs (the copula test rejecting) when the value so far is at least this (nats).
+FLOW_MIN_NATS = 2.5
 _TRANSFORM_WORDS = {"standardize": "standardised data", "copula": "copula-normalised data",
                     "whiten": "whitened data (each block decorrelated)"}
 
@@ -113,16 +140,19 @@ _TRANSFORM_WORDS = {"standardize": "standardised data", "copula": "copula-normal
 @dataclass(frozen=True)
 class AutoOptions:
     """``auto``'s own options: ``force`` a path (``"ksg"``, ``"neural"``,
-    ``"gaussian-copula"``; for benchmarks), the critic's input (``neural_transform``), the
-    reported ``interval`` (``"calibrated"`` or ``"sampling"``) and whether the
-    Gaussian-copula test runs (``copula_test``)."""
+    ``"gaussian-copula"``, ``"flow"``; for benchmarks), the critic's input (``neural_transform``), the
+    reported ``interval`` (``"calibrated"`` or ``"sampling"``), whether the
+    Gaussian-copula test runs (``copula_test``) and whether the flow estimator may run beside
+    the critic (``flow``: ``"auto"`` or ``"off"``, see :data:`FLOW_CHOICES`)."""
 
     force: str | None = None
     neural_transform: str = NEURAL_TRANSFORM
     interval: str = "calibrated"
     copula_test: bool = True
+    flow: str = "off"
 
     def __post_init__(self):
+        check_choice("flow", self.flow, FLOW_CHOICES)
         check_choice("neural_transform", self.neural_transform, _TRANSFORM_WORDS)
         check_choice("interval", self.interval, ("calibrated", "sampling"))
         check_bool("copula_test", self.copula_test)
@@ -171,6 +201,8 @@ def _shape_plan(d: int, auto: AutoOptions, critic: CriticOptions) -> AutoPlan:
                         f"forced: InfoNCE on {words}, Gaussian-copula floor")
     if auto.force == "gaussian-copula":
         return AutoPlan("gaussian-copula", {}, "forced: the Gaussian-copula value")
+    if auto.force == "flow":
+        return AutoPlan("flow", {}, "forced: the flow estimator (MIENF)")
     if d <= KSG_MAX_DIM:
         return AutoPlan("ksg", dict(k="adaptive"),
                         f"d_x + d_y = {d} <= {KSG_MAX_DIM}: KSG is the most accurate in low dimension "
@@ -339,6 +371,81 @@ def _run_neural(plan: AutoPlan, x, y, normal_scores, gc, seed, train, critic, bo
     return out
 
 
+def _copula_rejected(out: _Outcome) -> str | None:
+    """Why the Gaussian-copula value is not known to be exact (``None``: the test passed)."""
+    test = out.components.get("copula_test")
+    if test is None:
+        return "the Gaussian-copula test did not run"
+    return "the Gaussian-copula test rejects" if test["pvalue"] < COPULA_TEST_LEVEL else None
+
+
+def _flow_reason(out: _Outcome, n: int, train: TrainOptions) -> str | None:
+    """Why the flow runs beside the critic (``None``: it does not): the copula test rejects (or
+    could not run) and the value so far is at least :data:`FLOW_MIN_NATS`, where InfoNCE's
+    saturation and the copula's misfit bias the round-4 value down; or InfoNCE nears log B."""
+    rejected = _copula_rejected(out)
+    if rejected and out.mi >= FLOW_MIN_NATS:
+        return f"{rejected} and the value so far ({out.mi:.2f} nats) is >= {FLOW_MIN_NATS:g} nats"
+    if "infonce" in out.components:
+        ceiling = math.log(fitted_batch(n, train) or train.batch_size)
+        if out.components["infonce"]["mi"] > ceiling - CEILING_MARGIN:
+            return f"InfoNCE is within {CEILING_MARGIN:g} nats of its ceiling log B = {ceiling:.2f}"
+    return None
+
+
+def _small_n_caveat(out: _Outcome, n: int) -> None:
+    """Below :data:`FLOW_MIN_SAMPLES`, with a rejected copula and a critic trained on lowered
+    batches, nothing here fits the data: say that the value is likely low."""
+    rejected = _copula_rejected(out)
+    if n >= FLOW_MIN_SAMPLES or not rejected or "infonce" not in out.components:
+        return   # (without a critic, _run_neural has said so already)
+    out.extra.append(Caveat(
+        f"{rejected} and only n = {n} samples: too few for the flow estimator and for a full-batch critic, so the "
+        f"reported value ({out.reported}) is likely a lower estimate of the MI, low by up to the copula's departure "
+        "from Gaussian (on warped 5+5 data at n = 200-1000 it was 20-70 % low); its interval covers its noise, not "
+        "that bias: collect more samples, or compare estimator='ksg' and 'flow'"))
+
+
+def _run_flow(x, y, seed, train: TrainOptions, out: _Outcome) -> MIResult | None:
+    """The flow estimator, with the training options of ``train`` that it uses (those left at
+    their defaults take the flow's), recorded in ``out.components``; ``None`` (with the refusal
+    recorded) when it refuses the data."""
+    from mi_estimators.flow import FLOW_TRAIN_FIELDS, estimate_flow, with_flow_defaults
+
+    flow_train = with_flow_defaults(TrainOptions(**{f: getattr(train, f) for f in FLOW_TRAIN_FIELDS}))
+    try:
+        res = estimate_flow(x, y, seed=seed, train=flow_train)
+    except ValueError as exc:   # refusals (too few samples, a diverged fit): the other components stand
+        out.components["flow"] = dict(refused=str(exc))
+        return None
+    out.components["flow"] = dict(mi=res.mi, stderr=res.stderr, interval=list(res.interval),
+                                  warnings=[str(w) for w in res.warnings])
+    return res
+
+
+def _flow_step(x, y, seed, train: TrainOptions, auto: AutoOptions, out: _Outcome) -> None:
+    """On the trained path: run the flow where :func:`_flow_reason` says so and report it when it
+    exceeds the value so far by more than their combined standard error (the rule and
+    :data:`FLOW_MIN_NATS` chosen on the choose half, docs/accuracy.md)."""
+    n = x.shape[0]
+    _small_n_caveat(out, n)
+    why = None if auto.flow == "off" or n < FLOW_MIN_SAMPLES else _flow_reason(out, n, train)
+    if why is None:
+        return
+    res = _run_flow(x, y, seed, train, out)
+    if res is None:
+        out.reason += f"; {why}, but the flow estimator refused the data ({out.components['flow']['refused']})"
+        return
+    if not res.mi > out.mi + math.sqrt(res.stderr ** 2 + out.se ** 2):
+        out.reason += (f"; {why}: the flow estimator (MIENF) ran too and gave {res.mi:.3f}, not above the "
+                       f"value so far ({out.mi:.3f}) by more than their standard error, which is kept")
+        return
+    out.reason += (f"; {why}: the flow estimator (MIENF: each side mapped to a Gaussian by a normalizing flow) "
+                   f"gives {res.mi:.3f} nats, above the value so far ({out.mi:.3f}) by more than their standard "
+                   "error, and is reported (both approach the MI from below on the choose half's warped tasks)")
+    out.report(res, "flow")
+
+
 def _copula_check(out: _Outcome, gc: MIResult, p: float) -> tuple[str | None, _Outcome]:
     """After a passed copula test: keep the shape-based value only if it clearly exceeds GCMI
     (a lower bound under a Gaussian copula); else report GCMI. Returns (method, outcome)."""
@@ -355,6 +462,40 @@ def _copula_check(out: _Outcome, gc: MIResult, p: float) -> tuple[str | None, _O
                   "(CCA on normal scores) is exact and has the smallest error of the methods here")
     out.report(gc, "gaussian-copula")
     return "gaussian-copula", out
+
+
+#: Components that estimate MI from below (up to their sampling error): the Gaussian-copula value
+#: (a lower bound on MI for any copula) and InfoNCE (a lower bound in expectation).
+_LOWER_COMPONENTS = {"gcmi": "the Gaussian-copula value", "infonce": "InfoNCE"}
+
+
+def reconcile_interval(interval, reported: str, components: dict) -> tuple[tuple[float, float], list]:
+    """Auto's interval made consistent with its own components: ``(interval, caveats)``.
+
+    A lower-bound component (:data:`_LOWER_COMPONENTS`) more than 2 standard errors above the
+    interval's upper end, or a flow value whose interval lies wholly outside it, contradicts the
+    reported value; the interval is then widened to take in that component (its value + 2 se, or
+    its interval) and a caveat says which methods disagree and by how much.
+    """
+    lo, hi = (float(v) for v in interval)
+    caveats = []
+    for name, comp in components.items():
+        if name == reported or not isinstance(comp, dict) or "mi" not in comp or "stderr" not in comp:
+            continue
+        if name in _LOWER_COMPONENTS and comp["mi"] - 2 * comp["stderr"] > hi:
+            new_hi = comp["mi"] + 2 * comp["stderr"]
+            what = f"{_LOWER_COMPONENTS[name]} ({comp['mi']:.3f} nats), a lower estimate,"
+        elif name == "flow" and "interval" in comp and (comp["interval"][0] > hi or comp["interval"][1] < lo):
+            new_hi = max(hi, comp["interval"][1])
+            lo = min(lo, comp["interval"][0])
+            what = f"the flow estimator ({comp['mi']:.3f} nats)"
+        else:
+            continue
+        caveats.append(Caveat(f"auto's methods disagree: {what} lies outside the reported value's interval "
+                              f"[{float(interval[0]):.3f}, {float(interval[1]):.3f}] ({reported}); no method here can be "
+                              f"trusted to that precision, so the interval is widened to take it in"))
+        hi = max(hi, new_hi)
+    return (lo, hi), caveats
 
 
 def _warn_unused_critic_options(out: _Outcome, critic: CriticOptions, d: int) -> list[str]:
@@ -401,8 +542,14 @@ def run_plan(plan: AutoPlan, x: np.ndarray, y: np.ndarray, *, seed: int = 0, aut
         out.report(gc, "gaussian-copula")
     elif plan.method == "ksg":
         _run_ksg(plan, x, y, seed, out)
+    elif plan.method == "flow":
+        res = _run_flow(x, y, seed, train, out)
+        if res is None:
+            raise ValueError(f"auto(force='flow'): {out.components['flow']['refused']}")
+        out.report(res, "flow")
     else:
         _run_neural(plan, x, y, normal_scores, gc, seed, train, critic, bound_options or {}, out)
+        _flow_step(x, y, seed, train, auto, out)
     if copula_passed:
         method, out = _copula_check(out, gc, p)
         method = method or plan.method
@@ -420,6 +567,7 @@ def _auto_result(plan, method, out: _Outcome, auto: AutoOptions, seed, n, auto_w
     sampling_interval = tuple(float(v) for v in value.interval)
     calibrated = auto.interval == "calibrated" and out.reported in BIAS_ALLOWANCE
     interval = calibrated_interval(value.mi, sampling_interval, out.reported) if calibrated else sampling_interval
+    interval, disagree = reconcile_interval(interval, out.reported, out.components)
     options = dict(plan.options, **out.resolved)
     config = dict(res.config)
     config.update(estimator="auto", auto_method=method, auto_options=options, auto_reason=out.reason,
@@ -432,7 +580,7 @@ def _auto_result(plan, method, out: _Outcome, auto: AutoOptions, seed, n, auto_w
     return MIResult(mi=float(value.mi), stderr=float(value.stderr), interval=tuple(float(v) for v in interval),
                     per_critic=np.asarray(value.per_critic, dtype=float), estimator="auto", target="kl",
                     n_samples=n, seconds=time.perf_counter() - t0, config=to_jsonable(config),
-                    history=list(res.history), warnings=record_warnings + out.extra + auto_warnings,
+                    history=list(res.history), warnings=record_warnings + out.extra + disagree + auto_warnings,
                     details=to_jsonable(details))
 
 
