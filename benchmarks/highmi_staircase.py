@@ -98,8 +98,10 @@ def collect(out: Path, tasks: list[str], ests: list[str]) -> list[dict]:
 #: Line styles by kind: baselines dashed grey-ish, lower bounds thin, upper bounds (club, l1out)
 #: down-triangles, generative estimates (ba, doe) crosses, auto and flow thick.
 STYLE = {"ksg": ("#555555", "--", "s"), "gaussian-copula": ("#999999", "--", "D"), "cca": ("#bbbbbb", ":", "^"),
-         "auto": ("#d62728", "-", "o"), "flow": ("#2ca02c", "-", "o"), "club": ("#8c564b", "-.", "v"),
-         "l1out": ("#c49c94", "-.", "v"), "ba": ("#7f7f7f", "-.", "x"), "doe": ("#17becf", "-.", "x")}
+         "auto": ("#d62728", "-", "o"), "flow": ("#2ca02c", "-", "o"), "club": ("#000080", "-.", "v"),
+         "l1out": ("#6a5acd", "-.", "v"), "ba": ("#b8860b", "-.", "x"), "doe": ("#ff1493", "-.", "x")}
+#: Colours of the other (lower-bound) estimators, in order of appearance.
+PALETTE = ("#1f77b4", "#9467bd", "#e377c2", "#bcbd22", "#ff7f0e", "#17becf", "#8c564b", "#7f7f7f")
 
 
 def plot(rows: list[dict], path: Path, n: int) -> None:
@@ -111,15 +113,15 @@ def plot(rows: list[dict], path: Path, n: int) -> None:
     warps = list(dict.fromkeys(r["warp"] for r in rows))
     labels = list(dict.fromkeys(r["label"] for r in rows))
     fig, axes = plt.subplots(1, len(warps), figsize=(5.6 * len(warps) + 2.2, 5.2), squeeze=False)
-    cmap = plt.get_cmap("tab10")
+    others = [lab for lab in labels if lab not in STYLE]
     for ax, warp in zip(axes[0], warps):
         top = max(r["truth"] for r in rows if r["warp"] == warp)
         ax.plot([0, top], [0, top], color="black", lw=1.5, label="truth")
-        for i, lab in enumerate(labels):
+        for lab in labels:
             pts = [r for r in rows if r["warp"] == warp and r["label"] == lab and math.isfinite(r["estimate"])]
             if not pts:
                 continue
-            color, ls, marker = STYLE.get(lab, (cmap(i % 10), "-", "."))
+            color, ls, marker = STYLE.get(lab) or (PALETTE[others.index(lab) % len(PALETTE)], "-", ".")
             t = [p["truth"] for p in pts]
             e = [min(p["estimate"], top + 4) for p in pts]   # off-scale values drawn at the top edge
             lo = [max(p["estimate"] - p["ci_low"], 0) if math.isfinite(p["ci_low"]) and p["estimate"] <= top + 4 else 0
