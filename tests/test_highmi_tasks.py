@@ -141,3 +141,39 @@ def test_accuracy_configs_hold_exactly_their_half(half):
     expected = synthetic.choose_tasks("highmi") if half == "choose" else synthetic.report_tasks("highmi")
     assert config.tasks == expected
     assert config.seeds == ([0, 1] if half == "choose" else [2, 3, 4])
+
+
+# --------------------------------------------------------------------------- the figure and peers scripts
+def _script(name):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_staircase_script_picks_report_tasks_and_tabulates_runs():
+    hs = _script("highmi_staircase")
+    report = synthetic.report_tasks("highmi")
+    names = [hs.report_task("spiral", 5, m) for m in HIGHMI_LEVELS]
+    assert all(n in report and n.startswith("highmi-spiral:dim=5,") for n in names)
+    assert set(hs.estimators(None)) >= {"ksg", "gaussian-copula", "cca", "auto", "infonce"}
+    row = dict(task=names[0], warp="spiral", dim=5, truth=2.0, label="ksg", estimate=1.5, ci_low=1.4, ci_high=2.1,
+               abs_error=0.5, time_s=1.0, status="ok", reported="", warnings="")
+    text = hs.table([row, dict(row, label="auto", estimate=math.nan, status="error", abs_error=math.nan)], 5000, 2)
+    assert "1.50 (0.50)" in text and "| err |" in text and "| 25% |" in text and "100%" in text
+
+
+def test_peers_script_tabulates_errors_and_failures():
+    import argparse
+
+    pm = _script("peers_minde")
+    args = argparse.Namespace(n=5000, seed=2, epochs=60, batch_size=256, lr=1e-3)
+    rows = [dict(task="t", label="auto", truth=6.0, estimate=4.0, time_s=10.0, cpu_s=5.0),
+            dict(task="t", label="minde", truth=6.0, error="no MINDE environment at /nowhere")]
+    text = pm.table(rows, args)
+    assert "4.00 (2.00), 10 s / 5 s CPU" in text and "failed (see below)" in text
+    assert "`minde` failed on `t`: no MINDE environment at /nowhere" in text
