@@ -177,3 +177,15 @@ def test_peers_script_tabulates_errors_and_failures():
     text = pm.table(rows, args)
     assert "4.00 (2.00), 10 s / 5 s CPU" in text and "failed (see below)" in text
     assert "`minde` failed on `t`: no MINDE environment at /nowhere" in text
+
+
+def test_mi_bench_list_shows_the_high_mi_tasks(capsys):
+    import json
+
+    from mi_estimators.bench.cli import main
+
+    assert main(["list", "tasks", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["highmi_tasks"] == HIGHMI_TASKS and not set(HIGHMI_TASKS) & set(payload["tasks"])
+    assert main(["list", "tasks"]) == 0
+    assert "High-MI tasks" in capsys.readouterr().out

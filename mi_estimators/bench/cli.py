@@ -98,6 +98,7 @@ def _cmd_list(args) -> int:
 
         payload["tasks"] = list_task_names()
         payload["cmi_tasks"] = synthetic.list_tasks("cmi")
+        payload["highmi_tasks"] = synthetic.list_tasks("highmi")
     if what in ("estimators", "all"):
         payload["estimators"] = _describe_estimators()
     if what in ("critics", "all"):
@@ -115,6 +116,9 @@ def _cmd_list(args) -> int:
             print("  (task registry not installed; use gaussian:dim=D,mi=I)")
         print("Conditional-MI tasks (sample gives x, y, z; truth I(X; Y | Z) in nats; for estimate_cmi):")
         for name in payload["cmi_tasks"]:
+            print(f"  {name}")
+        print("High-MI tasks (Gaussians at 2-20 nats under warps ranks cannot undo; synthetic.highmi):")
+        for name in payload["highmi_tasks"]:
             print(f"  {name}")
     if "estimators" in payload:
         print("Estimators (name: target MI [kind]; hyper-parameters with defaults):")
