@@ -78,3 +78,25 @@ def test_copula_test_subsamples_beyond_its_budget_and_says_so(monkeypatch):
     assert copula.gaussian_copula_test(x, y) == sub   # seeded: the same subsample every time
     t = x / np.sqrt(rng.chisquare(2, (3000, 1)) / 2)   # a t copula: rejected on the subsample too
     assert copula.gaussian_copula_test(t, y)["pvalue"] < 1e-6
+
+
+def test_mi_bench_estimate_ksg_loads_neither_torch_nor_sklearn_nor_pandas(tmp_path):
+    """`mi-bench estimate FILE -e ksg` on a 1 + 1 CSV: the whole command imports only numpy and
+    scipy's spatial/special modules (torch, scikit-learn, pandas and scipy.stats cost seconds)."""
+    import json
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(300)
+    np.savetxt(tmp_path / "pair.csv", np.c_[x, x + rng.standard_normal(300)], delimiter=",", header="x,y",
+               comments="")
+    code = ("import contextlib, io, json, sys\n"
+            "from mi_estimators.bench.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            f"    assert main(['estimate', {str(tmp_path / 'pair.csv')!r}, '-e', 'ksg']) == 0\n"
+            "print(json.dumps(sorted(m for m in ('torch', 'sklearn', 'pandas', 'scipy.stats', 'matplotlib')"
+            " if m in sys.modules)))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
