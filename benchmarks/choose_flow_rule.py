@@ -58,7 +58,7 @@ def run_one(task_id: str, seed: int, row: dict | None = None, labels=("auto", "f
     from mi_estimators.auto import OWN_OPTIONS
 
     round4 = dict(flow="off") if "flow" in OWN_OPTIONS else {}   # before the rule landed, auto is round 4
-    for label, kw in (("auto", round4), ("flow", dict(estimator="flow"))):
+    for label, kw in (("auto", round4), ("flow", dict(estimator="flow")), ("live", {})):
         if label not in labels:
             continue
         t0 = time.perf_counter()
@@ -67,7 +67,7 @@ def run_one(task_id: str, seed: int, row: dict | None = None, labels=("auto", "f
             r = estimate_mi(x, y, seed=model_seed, **kw)
         row[label] = dict(mi=r.mi, se=r.stderr, interval=list(r.interval), seconds=time.perf_counter() - t0,
                           warnings=[str(w) for w in r.warnings],
-                          details=r.details.get("auto") if label == "auto" else None)
+                          details=r.details.get("auto") if label in ("auto", "live") else None)
     return row
 
 
@@ -108,10 +108,30 @@ def rule_value(row, rule: str) -> tuple[float, float, float, str]:
 RULES = ("round4", "flow-if-rejected", "max-se@1.5", "max-se@2.5", "max-se@3.5")
 
 
+def live_table(rows) -> str:
+    """The committed rule as it ran (``--only live``: ``estimate_mi(x, y)`` with its defaults)."""
+    lines = ["| group | runs | mean abs err (nats) | mean rel err | coverage | flow reported | mean seconds |",
+             "|---|---|---|---|---|---|---|"]
+    for g, keep in GROUPS.items():
+        sel = [r for r in rows if keep(r) and "live" in r]
+        if not sel:
+            continue
+        err = [abs(r["live"]["mi"] - r["truth"]) for r in sel]
+        rel = [e / r["truth"] for e, r in zip(err, sel)]
+        cov = np.mean([r["live"]["interval"][0] <= r["truth"] <= r["live"]["interval"][1] for r in sel])
+        flow = sum(r["live"]["details"]["reported"] == "flow" for r in sel)
+        secs = np.mean([r["live"]["seconds"] for r in sel])
+        lines.append(f"| {g} | {len(sel)} | {np.mean(err):.4f} | {100 * np.mean(rel):.1f} % | {cov:.2f} | {flow} | {secs:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+GROUPS = {"high-MI d=5": lambda r: r["task"].startswith("highmi") and "dim=5," in r["task"],
+          "high-MI d=20": lambda r: r["task"].startswith("highmi") and "dim=20," in r["task"],
+          "Beyond-Normal d>3": lambda r: not r["task"].startswith("highmi")}
+
+
 def table(rows) -> str:
-    groups = {"high-MI d=5": lambda r: r["task"].startswith("highmi") and "dim=5," in r["task"],
-              "high-MI d=20": lambda r: r["task"].startswith("highmi") and "dim=20," in r["task"],
-              "Beyond-Normal d>3": lambda r: not r["task"].startswith("highmi")}
+    groups = GROUPS
     lines = ["| rule | group | runs | mean abs err (nats) | mean rel err | coverage | seconds (auto / flow) |",
              "|---|---|---|---|---|---|---|"]
     for rule in RULES:
@@ -167,7 +187,9 @@ def main(argv=None) -> int:
             print(key, *(f"{c} {r[c]['mi']:.3f} ({r[c]['seconds']:.0f} s)" for c in only), f"truth {r['truth']:.3f}",
                   flush=True)
             path.write_text(json.dumps(done, indent=1))
-    text = table([r for r in done.values() if "auto" in r and r["seed"] in seeds])
+    rows = [r for r in done.values() if r["seed"] in seeds]
+    text = (live_table(rows) if "live" in args.only.split(",")
+            else table([r for r in rows if "auto" in r]))
     print(text)
     if args.table:
         Path(args.table).write_text(text)
