@@ -30,6 +30,10 @@ MODULES = [
     ("mi_estimators.options", "typed option groups: the one source of option names, defaults and checks"),
     ("mi_estimators.auto", "the automatic choice of method (estimator=\"auto\") as a plan"),
     ("mi_estimators.neural", "the neural path: split, standardise, train a critic ensemble, report a bound"),
+    ("mi_estimators.flow", "the flow estimator (MIENF): normalizing flows map each side to a Gaussian"),
+    ("mi_estimators.flow_model", "the batched flow modules and the Gaussian latent's MI"),
+    ("mi_estimators.phi_plugin", "phi-MI read by plug-in from one trained density-ratio critic"),
+    ("mi_estimators.phi_default", "the phi default: estimate_mi(x, y, divergence=...) with no estimator named"),
     ("mi_estimators.copula", "normal scores and the Gaussian-copula test behind auto"),
     ("mi_estimators.bounds", "variational bounds as pure functions of the score matrix, and their registry"),
     ("mi_estimators.divergences", "f-divergence generators for φ-MI"),
@@ -186,6 +190,9 @@ def _cell(text) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
+_KIND_WORDS = {"lower": "lower", "upper": "**upper** (under its condition)", "neither": "**neither**"}
+
+
 def bounds_table() -> list[str]:
     from mi_estimators.bounds import describe_bounds
 
@@ -196,7 +203,8 @@ def bounds_table() -> list[str]:
         "",
         "Every name below is an `estimator=` of `estimate_mi`. *target*: the MI the bound estimates "
         "(`kl`, or a φ name set by `divergence=`); *bound*: a population lower bound on the target "
-        "for any critic; *ceiling*: the most the batch value can be at batch size B.",
+        "for any critic, an upper bound (under its stated condition), or neither (an estimate); "
+        "*ceiling*: the most the batch value can be at batch size B.",
         "",
         "| name | target | bound | ceiling at B = 128 | hyper-parameters (defaults) | paper | description |",
         "|---|---|---|---|---|---|---|",
@@ -205,7 +213,7 @@ def bounds_table() -> list[str]:
         ceiling = info.ceiling(128)
         hyper = ", ".join(f"`{k}={v!r}`" for k, v in info.hyper.items()) or "none"
         lines.append(
-            f"| `{info.name}` | {info.target} | {'yes' if info.lower_bound else '**no**'} | "
+            f"| `{info.name}` | {info.target} | {_KIND_WORDS.get(info.kind, info.kind)} | "
             f"{'none' if ceiling is None else f'{ceiling:.3f}'} | {hyper} | {_cell(info.paper)} | {_cell(info.description)} |"
         )
     lines.append("")
@@ -230,6 +238,10 @@ def estimator_table() -> list[str]:
             kind = "neural bound, see [the bound registry](#bound-registry)"
         elif name in NONPARAMETRIC_ESTIMATORS:
             kind = "non-parametric, see [the non-parametric registry](#nonparametric-registry)"
+        elif name == "flow":
+            kind = "normalizing flows (MIENF), see [`mi_estimators.flow`](#mi-estimators-flow)"
+        elif name == "phi-plugin":
+            kind = "φ-MI by plug-in, see [`mi_estimators.phi_plugin`](#mi-estimators-phi-plugin)"
         elif name == "auto":
             kind = "picks a method by the data's shape, see [`mi_estimators.auto`](#mi-estimators-auto)"
         else:
