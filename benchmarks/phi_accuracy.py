@@ -49,8 +49,16 @@ def runs_path(half):
 
 
 def load(half):
+    """The half's rows; a row repeated by two processes that overlapped is kept once (the first)."""
     p = runs_path(half)
-    return [json.loads(line) for line in p.read_text().splitlines() if line.strip()] if p.exists() else []
+    rows = [json.loads(line) for line in p.read_text().splitlines() if line.strip()] if p.exists() else []
+    seen, out = set(), []
+    for r in rows:
+        key = (r["task"], r["seed"], r["est"], r.get("div"), r.get("hf"), r.get("form"))
+        if key not in seen:
+            seen.add(key)
+            out.append(r)
+    return out
 
 
 def _append(half, row):
