@@ -120,7 +120,7 @@ def _estimate_row(est, x, y, seed, div=None, **kw):
         return dict(error=f"{type(exc).__name__}: {str(exc)[:160]}", seconds=time.time() - t0)
 
 
-def run(half, seeds, seed_est_seeds, parts, hfs, seed_estimators=SEED_ESTIMATORS, forms=FORMS):
+def run(half, seeds, seed_est_seeds, parts, hfs, seed_estimators=SEED_ESTIMATORS, forms=FORMS, only=None):
     import warnings
 
     import torch
@@ -128,6 +128,8 @@ def run(half, seeds, seed_est_seeds, parts, hfs, seed_estimators=SEED_ESTIMATORS
     torch.set_num_threads(1)
     warnings.simplefilter("ignore")
     tasks = _phi_tasks.halves()[0 if half == "choose" else 1]
+    if only:
+        tasks = [t for t in tasks if any(o in t for o in only)]
     done = {(r["task"], r["seed"], r["est"], r.get("div"), r.get("hf")) for r in load(half)}
     for seed in seeds:
         for name in tasks:
@@ -141,7 +143,7 @@ def run(half, seeds, seed_est_seeds, parts, hfs, seed_estimators=SEED_ESTIMATORS
                             _append(half, {**base, **row})
                         print(name, seed, "plugin", hf, flush=True)
             if "copula" in parts and (name, seed, "gaussian-copula", "kl", None) not in done:
-                for row in _copula_rows(x, y, seed, only_if_passes=half == "report"):
+                for row in _copula_rows(x, y, seed, only_if_passes=half != "choose"):
                     _append(half, {**base, **row})
                 print(name, seed, "copula", flush=True)
             if "auto" in parts and (name, seed, "auto", "kl", None) not in done:
@@ -159,16 +161,18 @@ def run(half, seeds, seed_est_seeds, parts, hfs, seed_estimators=SEED_ESTIMATORS
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--half", choices=("choose", "report"), required=True)
+    ap.add_argument("--half", choices=("choose", "report", "fresh"), required=True,
+                    help="fresh: the report half's tasks on fresh seeds (7-9), after a rule change")
     ap.add_argument("--seeds", default=None, help="comma list (default: the half's seeds)")
     ap.add_argument("--seed-estimator-seeds", default=None, help="seeds on which fmicl/dro-dual/fgan run")
     ap.add_argument("--parts", default="plugin,copula,auto,seeds")
     ap.add_argument("--seed-estimators", default=",".join(SEED_ESTIMATORS))
+    ap.add_argument("--tasks", default=None, help="comma list of substrings: run only the tasks containing one")
     ap.add_argument("--forms", default=",".join(FORMS), help="plug-in forms to read (the report reads the default's)")
     ap.add_argument("--hf", default="0.2", help="held-out fractions of the plug-in (comma list)")
     ap.add_argument("--analyze", action="store_true")
     a = ap.parse_args()
-    default = _phi_tasks.CHOOSE_SEEDS if a.half == "choose" else _phi_tasks.REPORT_SEEDS
+    default = {"choose": _phi_tasks.CHOOSE_SEEDS, "report": _phi_tasks.REPORT_SEEDS, "fresh": (7, 8, 9)}[a.half]
     seeds = tuple(int(s) for s in a.seeds.split(",")) if a.seeds else default
     if a.analyze:
         from phi_accuracy_report import analyze
@@ -177,7 +181,7 @@ def main():
         return
     ses = tuple(int(s) for s in a.seed_estimator_seeds.split(",")) if a.seed_estimator_seeds else seeds
     run(a.half, seeds, ses, set(a.parts.split(",")), tuple(float(h) for h in a.hf.split(",")),
-        tuple(a.seed_estimators.split(",")), tuple(a.forms.split(",")))
+        tuple(a.seed_estimators.split(",")), tuple(a.forms.split(",")), a.tasks.split(",") if a.tasks else None)
 
 
 if __name__ == "__main__":
