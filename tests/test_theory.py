@@ -219,7 +219,7 @@ def test_self_consistency_checks_pass_for_auto_and_catch_a_broken_estimator(monk
 
     checks = consistency.validate_consistency(seed=0, methods=("auto",))
     assert len(checks) == 8 and all(c["passed"] for c in checks), [c for c in checks if not c["passed"]]
-    assert any(c["check"].startswith("phi default (Hellinger)") for c in checks)   # the trained φ-MI check
+    assert any(c["check"].startswith("phi-plugin (Hellinger)") for c in checks)   # the trained φ-MI check
     # an estimator that is not additive (it returns 0.5 nats whatever the data) must fail a check
     import mi_estimators
     from mi_estimators.result import MIResult
