@@ -137,6 +137,10 @@ def estimate_mi(x, y, estimator: str = AUTO, critic: str | None = None, *,
         ``sklearn-mi``). With ``"auto"`` the training options apply to its neural path.
         φ-bounds take ``divergence=`` (and ``alpha=`` for tsallis); ``fgan`` trains with
         ``output="bounded"`` (the f-GAN output activation) unless ``output="raw"`` is given.
+        ``"phi-plugin"`` reads any φ-MI by plug-in from one InfoNCE ratio critic
+        (:mod:`mi_estimators.phi_plugin`). ``"auto"`` with ``divergence=`` is the φ-MI default
+        (:mod:`mi_estimators.phi_default`: KL → auto's rules; otherwise the Gaussian-copula
+        φ-MI when the copula test does not reject, else the plug-in).
     critic : str or None
         ``separable`` (the default, also for ``None``), ``joint``/``concat``, ``bilinear``,
         ``fgaussian`` or ``conditional-gaussian`` (a density model q(y|x); the default, and the
