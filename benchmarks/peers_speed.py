@@ -210,7 +210,7 @@ def main(argv=None) -> None:
             load = os.getloadavg()[0]
             for name, fn in {**ksg, **gc}.items():
                 if name in slow:
-                    rows.append(dict(d=d, n=n, name=name, status="skipped"))
+                    rows.append(dict(d=d, n=n, name=name, status="skipped", kind="gc" if name in gc else "ksg"))
                     continue
                 t, v = _best(lambda: fn(x, y), args.repeats if n <= 100_000 else 1)
                 rows.append(dict(d=d, n=n, name=name, seconds=t, mi=v, error=abs(v - task.mi), load=load,
@@ -219,9 +219,9 @@ def main(argv=None) -> None:
                 if t > args.cap:
                     slow.add(name)
             if Path(args.bmi_python).exists() and "bmi KSGEnsembleFirstEstimator" not in slow:
-                res, why = run_bmi(args.bmi_python, x, y, args.repeats if n <= 10_000 else 1, 10 * args.cap)
+                res, why = run_bmi(args.bmi_python, x, y, args.repeats if n <= 10_000 else 1, 2 * args.cap + 30)
                 if res is None:
-                    rows.append(dict(d=d, n=n, name="bmi KSGEnsembleFirstEstimator", status=f"failed: {why}"))
+                    rows.append(dict(d=d, n=n, name="bmi KSGEnsembleFirstEstimator", status=f"failed: {why}", kind="ksg"))
                     slow.add("bmi KSGEnsembleFirstEstimator")
                 else:
                     rows.append(dict(d=d, n=n, name="bmi KSGEnsembleFirstEstimator", seconds=res["seconds"],
@@ -270,7 +270,7 @@ def render(rows, checks, env, lines) -> str:
     out = [f"Environment: {env}", ""]
     for kind, title in (("ksg", "KSG (k = 3)"), ("gc", "Gaussian-copula value")):
         for d in sorted({r["d"] for r in rows}):
-            sel = [r for r in rows if r["d"] == d and r.get("kind", kind) == kind]
+            sel = [r for r in rows if r["d"] == d and r.get("kind", "ksg") == kind]
             if not sel:
                 continue
             sizes = sorted({r["n"] for r in sel})
