@@ -85,9 +85,9 @@ def _ksg_pointwise(
     z = np.concatenate([x, y], axis=1)
     tree = cKDTree(z, balanced_tree=False, compact_nodes=False)   # faster to build; the same distances
     order = tree.indices
-    dist, _ = tree.query(z[order], k=k + 1, p=np.inf, workers=workers)
+    dist, _ = tree.query(z[order], k=[k + 1], p=np.inf, workers=workers)   # the (k+1)-th only (self is 1st)
     eps = np.empty(z.shape[0])
-    eps[order] = dist[:, k]
+    eps[order] = dist[:, 0]
     radius = np.nextafter(eps, 0.0)
     n_x = _count_within(x, radius, workers, order) - 1
     n_y = _count_within(y, radius, workers, order) - 1
