@@ -23,7 +23,7 @@ does both. The rules, in order:
    Gaussian-copula value is reported.
 4. **High MI with a non-Gaussian copula: the flow estimator** (:mod:`mi_estimators.flow`,
    MIENF). On the trained path, where the copula test rejects and the value so far is at least
-   :data:`FLOW_MIN_NATS` (or InfoNCE is within :data:`CEILING_MARGIN` of its ceiling log B), and
+   :data:`FLOW_MIN_NATS` or InfoNCE is within :data:`CEILING_MARGIN` of its ceiling log B, and
    n >= :data:`FLOW_MIN_SAMPLES`, normalizing flows map each side to a Gaussian and the flow's
    value is reported when it exceeds the value so far by more than their combined standard
    error (``flow="off"`` switches this off). Below :data:`FLOW_MIN_SAMPLES` auto warns instead
@@ -385,11 +385,12 @@ def _copula_rejected(out: _Outcome) -> str | None:
 def _flow_reason(out: _Outcome, n: int, train: TrainOptions) -> str | None:
     """Why the flow runs beside the critic (``None``: it does not): the copula test rejects (or
     could not run) and the value so far is at least :data:`FLOW_MIN_NATS`, where InfoNCE's
-    saturation and the copula's misfit bias the round-4 value down; or InfoNCE nears log B."""
+    saturation and the copula's misfit bias the round-4 value down, or InfoNCE nears log B (a
+    small ``batch_size``). A passed copula test never runs it: the copula value is then exact."""
     rejected = _copula_rejected(out)
     if rejected and out.mi >= FLOW_MIN_NATS:
         return f"{rejected} and the value so far ({out.mi:.2f} nats) is >= {FLOW_MIN_NATS:g} nats"
-    if "infonce" in out.components:
+    if rejected and "infonce" in out.components:   # (a passed test: the copula value is exact)
         ceiling = math.log(fitted_batch(n, train) or train.batch_size)
         if out.components["infonce"]["mi"] > ceiling - CEILING_MARGIN:
             return f"InfoNCE is within {CEILING_MARGIN:g} nats of its ceiling log B = {ceiling:.2f}"
@@ -438,6 +439,13 @@ def _flow_step(x, y, seed, train: TrainOptions, auto: AutoOptions, out: _Outcome
     res = _run_flow(x, y, seed, train, out)
     if res is None:
         out.reason += f"; {why}, but the flow estimator refused the data ({out.components['flow']['refused']})"
+        return
+    from mi_estimators.flow import readouts_disagree
+
+    closed, pointwise = res.details["mi_closed_form"], res.details["mi_pointwise"]
+    if readouts_disagree(closed, pointwise):
+        out.reason += (f"; {why}: the flow estimator ran too, but its fitted model's MI ({closed:.3f}) and held-out "
+                       f"pointwise mean ({pointwise:.3f}) disagree (a misfit), so it is not reported")
         return
     if not res.mi > out.mi + math.sqrt(res.stderr ** 2 + out.se ** 2):
         out.reason += (f"; {why}: the flow estimator (MIENF) ran too and gave {res.mi:.3f}, not above the "

@@ -44,7 +44,7 @@ from mi_estimators.result import Caveat, MIResult, t_interval, to_jsonable
 
 __all__ = ["estimate_flow", "run_flow", "option_names", "FLOW_OPTIONS", "FLOW_N_MEMBERS", "MIN_SAMPLES",
            "canonical_premap", "FLOW_TRAIN_FIELDS",
-           "FLOW_TRAIN_DEFAULTS", "with_flow_defaults", "FLOW_BIAS_ALLOWANCE", "FLOW_READOUT"]
+           "FLOW_TRAIN_DEFAULTS", "with_flow_defaults", "FLOW_BIAS_ALLOWANCE", "readouts_disagree", "FLOW_READOUT"]
 
 #: The flow's own options and their defaults: coupling blocks per side and the conditioner width.
 FLOW_OPTIONS = {"flow_layers": 4, "flow_hidden": 64}
@@ -128,6 +128,10 @@ def _whiten(train: np.ndarray, others: list, name: str) -> list:
     :math:`V\Lambda^{-1/2}` (:math:`\Sigma = V\Lambda V^\top`, the training split's covariance: PCA
     whitening); a constant or collinear column is a ValueError."""
     check_no_constant_columns(train, name, " on the training split: they carry no information; drop them")
+    if train.shape[0] <= train.shape[1]:
+        raise ValueError(f"too few samples for the flow estimator: {name} has {train.shape[1]} columns but the training "
+                         f"split only {train.shape[0]} rows (its covariance is singular); the flow needs n >= "
+                         f"{math.ceil(2 * train.shape[1] / 0.8)} here; use estimator 'auto' or 'gaussian-copula'")
     mu = train.mean(0)
     evals, evecs = np.linalg.eigh(np.cov(train - mu, rowvar=False, bias=True).reshape(train.shape[1], -1))
     if evals.min() <= 1e-10 * evals.max():
@@ -300,12 +304,19 @@ def _warnings(out: dict, fit: dict, train: TrainOptions, dims: tuple[int, int]) 
                            "be biased down: raise steps"))
     closed, pointwise = float(np.mean(out["closed_form"])), float(np.mean(out["pointwise"]))
     gap = closed - pointwise
-    if abs(gap) > max(0.1, 0.1 * abs(pointwise)):
+    if readouts_disagree(closed, pointwise):
         msgs.append(Caveat(f"the fitted latent model's own MI ({closed:.3f} nats) and its "
                            f"held-out pointwise mean ({pointwise:.3f}) differ by {gap:+.3f} nats: the latent "
                            "is not the Gaussian the model assumes (underfitted or overfitted flows); treat the "
                            "value with care, or compare with estimator 'auto' or 'ksg'"))
     return msgs
+
+
+def readouts_disagree(closed_form: float, pointwise: float) -> bool:
+    """The fitted latent model's closed-form MI and its held-out pointwise mean differ by more than
+    0.1 nats and 10 %: the latent is not the Gaussian the model assumes (under- or overfitted flows;
+    in 50 + 50 dims the closed form was 25 % high, the held-out mean 11 % low)."""
+    return abs(closed_form - pointwise) > max(0.1, 0.1 * abs(pointwise))
 
 
 def _dropped(ok: np.ndarray) -> list:

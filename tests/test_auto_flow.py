@@ -70,7 +70,9 @@ def test_the_flow_runs_at_high_mi_with_a_rejected_copula_or_near_the_ceiling_onl
     assert "did not run" in _flow_reason(_outcome(FLOW_MIN_NATS + 0.1), 5000, train)
     assert _flow_reason(_outcome(FLOW_MIN_NATS - 0.1, 1e-9, 1.0), 5000, train) is None
     assert _flow_reason(_outcome(3.0, 0.5, 3.0), 5000, train) is None            # copula test passes
-    assert "ceiling" in _flow_reason(_outcome(4.6, 0.5, 4.6), 5000, train)        # log 128 = 4.85
+    assert _flow_reason(_outcome(4.6, 0.5, 4.6), 5000, train) is None            # ... even near log B
+    small_batch = TrainOptions(batch_size=4)                                       # log 4 = 1.39
+    assert "ceiling" in _flow_reason(_outcome(1.2, 1e-9, 1.2), 5000, small_batch)
 
 
 def test_small_n_with_a_rejected_copula_warns_that_the_value_is_likely_low():
@@ -81,3 +83,10 @@ def test_small_n_with_a_rejected_copula_warns_that_the_value_is_likely_low():
     res = estimate_mi(x, y, seed=0, steps=60, hidden=(32,), n_critics=1)
     assert res.details["auto"]["components"]["copula_test"]["pvalue"] < 0.01
     assert any("likely a lower estimate" in str(w) for w in res.warnings), res.warnings
+
+
+def test_a_flow_whose_readouts_disagree_is_not_trusted():
+    from mi_estimators.flow import readouts_disagree
+
+    assert readouts_disagree(2.03, 1.44) and readouts_disagree(0.5, 0.35)
+    assert not readouts_disagree(5.0, 4.6) and not readouts_disagree(0.5, 0.45)
