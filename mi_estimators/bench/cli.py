@@ -161,8 +161,16 @@ def _describe_estimators() -> list[dict]:
                             paper=info.paper))
         elif name == "auto":
             out.append(dict(name=name, kind="auto: the Gaussian-copula value if the copula tests Gaussian, "
-                            "else KSG if d_x + d_y <= 3, else InfoNCE floored by the Gaussian-copula value", target="kl", lower_bound=False,
+                            "else KSG if d_x + d_y <= 3, else InfoNCE floored by the Gaussian-copula value, "
+                            "and the flow at >= 1.5 nats where the copula is not Gaussian", target="kl", lower_bound=False,
                             hyperparameters={o: None for o in OWN_OPTIONS}, paper=""))
+        elif name == "flow":
+            out.append(dict(name=name, kind="normalizing flows, an estimate (not a bound)", target="kl",
+                            lower_bound=False, bound="neither", hyperparameters={}, paper="Butakov et al., NeurIPS 2024 (MIENF)"))
+        elif name == "phi-plugin":
+            out.append(dict(name=name, kind="neural ratio critic read by plug-in, an estimate (not a bound)",
+                            target="phi (set by divergence=)", lower_bound=False, bound="neither",
+                            hyperparameters={}, paper=""))
         else:
             opts = list(getattr(NONPARAMETRIC_ESTIMATORS.get(name), "options", ()))
             # sklearn-mi sums per-feature MIs: that is not the joint KL-MI, so don't label it "kl"
