@@ -186,40 +186,6 @@ def _diverged(step: int, lr: float) -> str:
             "or 'auto'")
 
 
-class _KeepBest:
-    """Per member: the best held-out log-likelihood, its weights and step (as
-    :class:`mi_estimators.training._EarlyStopping`, for parameters whose leading axis holds
-    the K members once or, for a shared two-sided flow, twice); a member freezes after
-    ``patience`` evaluations without improvement (``None``: never; the last weights are kept)."""
-
-    def __init__(self, params, k: int, patience):
-        self.params, self.k, self.patience = params, k, patience
-        self.best = [p.detach().clone() for p in params]
-        self.best_val = np.full(k, -np.inf)
-        self.best_step = np.zeros(k, dtype=int)
-        self.stale = np.zeros(k, dtype=int)
-        self.active = np.ones(k, dtype=bool)
-
-    def update(self, val: np.ndarray, step: int) -> None:
-        improved = self.active & ((val > self.best_val) | (self.patience is None)) & np.isfinite(val)
-        if improved.any():
-            import torch
-
-            for b, p in zip(self.best, self.params):
-                mask = torch.as_tensor(np.tile(improved, p.shape[0] // self.k), device=p.device)
-                b.copy_(torch.where(mask.view(-1, *([1] * (p.ndim - 1))), p.detach(), b))
-            self.best_val[improved] = val[improved]
-            self.best_step[improved] = step
-        self.stale[improved] = 0
-        self.stale[~improved & self.active] += 1
-        if self.patience is not None:
-            self.active &= self.stale < self.patience
-
-    def restore(self) -> None:
-        for b, p in zip(self.best, self.params):
-            p.data.copy_(b)
-
-
 def _fit(model, train_xy, heldout_xy, train: TrainOptions, seed: int, device) -> dict:
     """Adam on minus the mean log-likelihood, K members at once; each member keeps the weights
     of its best held-out log-likelihood and stops after ``patience`` evaluations without
@@ -237,7 +203,7 @@ def _fit(model, train_xy, heldout_xy, train: TrainOptions, seed: int, device) ->
     step_fn = training.make_train_step(model, lambda ll: -ll.mean(-1), lr=train.lr,
                                        weight_decay=train.weight_decay, cuda_graph=use_graph,
                                        record=lambda ll, loss: loss_acc.add_(loss.to(torch.float64)))
-    stopping = _KeepBest(list(model.parameters()), k, train.patience)
+    stopping = training._EarlyStopping(list(model.parameters()), k, train.patience, device)
     history, t0, n_acc, step = [], time.perf_counter(), 0, 0
     for step in range(1, train.steps + 1):
         step_fn(*next(stream))
@@ -248,13 +214,14 @@ def _fit(model, train_xy, heldout_xy, train: TrainOptions, seed: int, device) ->
         history.append(dict(step=step, train_loss=(loss_acc / n_acc).cpu().tolist(), heldout=val.tolist()))
         loss_acc.zero_()
         n_acc = 0
-        stopping.update(val.numpy(), step)
+        stopping.update(val, step)
         if not stopping.active.any():
             break
-    if not np.isfinite(stopping.best_val).any():
+    best_val = stopping.best_val.numpy()
+    if not np.isfinite(best_val).any():
         raise training.TrainingDivergedError(_diverged(step, train.lr))
     stopping.restore()
-    return dict(best_val=stopping.best_val, best_step=stopping.best_step, steps_run=step,
+    return dict(best_val=best_val, best_step=stopping.best_step, steps_run=step,
                 history=history, seconds=time.perf_counter() - t0, cuda_graph=bool(use_graph and step_fn.captured),
                 heldout=(xh, yh))
 

@@ -276,22 +276,28 @@ def _streaming_batches(sampler, n_members: int, batch_size: int, chunk: int, n_h
 
 class _EarlyStopping:
     """Per member: the best held-out value, its weights and step; a member freezes after
-    ``patience`` evaluations without improvement (``None``: never; the last weights are kept)."""
+    ``patience`` evaluations without improvement (``None``: never; the last weights are kept).
+    A non-finite value never counts as an improvement. A parameter's leading axis holds the
+    ``n_members`` members once or, tiled, several times (a flow shared by both sides)."""
 
     def __init__(self, params, n_members: int, patience, device):
-        self.params, self.patience, self.device = params, patience, device
+        self.params, self.n_members, self.patience, self.device = params, n_members, patience, device
         self.best = [p.detach().clone() for p in params]
         self.best_val = torch.full((n_members,), -math.inf, dtype=torch.float64)
         self.best_step = np.zeros(n_members, dtype=int)
         self.stale = np.zeros(n_members, dtype=int)
         self.active = np.ones(n_members, dtype=bool)
 
-    def update(self, val: torch.Tensor, step: int) -> None:
-        improved = self.active.copy() if self.patience is None else (val > self.best_val).numpy() & self.active
+    def update(self, val, step: int) -> None:
+        val = torch.as_tensor(val, dtype=torch.float64)
+        improved = self.active & torch.isfinite(val).numpy()
+        if self.patience is not None:
+            improved &= (val > self.best_val).numpy()
         if improved.any():
-            mask = torch.as_tensor(improved, device=self.device)
             with torch.no_grad():
                 for b, p in zip(self.best, self.params):
+                    tiled = np.tile(improved, max(1, p.shape[0] // self.n_members))
+                    mask = torch.as_tensor(tiled, device=self.device)
                     b.copy_(torch.where(mask.view(-1, *([1] * (p.ndim - 1))), p.detach(), b))
             self.best_val = torch.where(torch.as_tensor(improved), val, self.best_val)
             self.best_step[improved] = step
