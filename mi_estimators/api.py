@@ -35,11 +35,14 @@ class Family:
     """One way estimates are made: the names it answers (``names``: a tuple, or
     ``"module:attribute"`` of a registry whose keys are the names), its runner
     (``"module:function"`` with the signature ``run(name, x, y, *, seed, train, critic, options)
-    -> MIResult``) and whether it trains critics (else training options are refused)."""
+    -> MIResult``), whether it trains critics (else training options are refused), and, for a
+    family whose names share one option set, ``options``: ``"module:function"`` returning it
+    (else the options come from the estimator's registry entry)."""
 
     names: tuple | str
     runner: str
     trains: bool
+    options: str | None = None
 
     def _load(self, spec: str):
         module, _, attribute = spec.partition(":")
@@ -54,12 +57,13 @@ class Family:
 
 #: Estimator families, in the order names are looked up (the neural family imports torch).
 FAMILIES = {
-    "auto": Family((AUTO,), "mi_estimators.auto:run_auto", trains=True),
+    "auto": Family((AUTO,), "mi_estimators.auto:run_auto", trains=True, options="mi_estimators.auto:option_names"),
     "nonparametric": Family("mi_estimators.nonparametric:NONPARAMETRIC_ESTIMATORS",
                             "mi_estimators.nonparametric:run_nonparametric", trains=False),
     "neural": Family("mi_estimators.bounds:BOUNDS", "mi_estimators.neural:run_neural", trains=True),
-    "flow": Family(("flow",), "mi_estimators.flow:run_flow", trains=True),
-    "phi-plugin": Family(("phi-plugin",), "mi_estimators.phi_plugin:run_phi_plugin", trains=True),
+    "flow": Family(("flow",), "mi_estimators.flow:run_flow", trains=True, options="mi_estimators.flow:option_names"),
+    "phi-plugin": Family(("phi-plugin",), "mi_estimators.phi_plugin:run_phi_plugin", trains=True,
+                         options="mi_estimators.phi_plugin:option_names"),
 }
 
 #: ``auto`` given a ``divergence=``: the φ-MI default (:mod:`mi_estimators.phi_default`).
@@ -82,22 +86,12 @@ def valid_options(estimator: str) -> set[str]:
     """The keyword options ``estimate_mi(x, y, estimator, **options)`` accepts for ``estimator``
     (besides ``seed`` and ``transform``), from the option groups and the estimator's registry."""
     family = _family(estimator)
-    if estimator == AUTO:
-        from mi_estimators.auto import option_names
-
-        return option_names() - {"seed"}
-    if family is FAMILIES["flow"]:
-        from mi_estimators.flow import option_names as flow_options
-
-        return flow_options()
+    if family.options is not None:
+        return set(family._load(family.options)()) - {"seed"}
     if not family.trains:
         from mi_estimators.nonparametric import NONPARAMETRIC_ESTIMATORS
 
         return set(NONPARAMETRIC_ESTIMATORS[estimator].options)
-    if family is FAMILIES["phi-plugin"]:
-        from mi_estimators.phi_plugin import option_names as phi_plugin_options
-
-        return phi_plugin_options()
     from mi_estimators.bounds import BOUNDS
 
     return set(field_names(TrainOptions)) | set(field_names(CriticOptions)) | set(BOUNDS[estimator].hyper_defaults)
