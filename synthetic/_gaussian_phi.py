@@ -55,8 +55,7 @@ def _log_cf(omega: float, c: float, w: np.ndarray) -> complex:
 
 def _inv_sinh_pi(omega: float) -> float:
     """1 / sinh(πω) without overflow."""
-    e = math.exp(-math.pi * omega)
-    return 2.0 * e / (1.0 - e * e)
+    return 2.0 * math.exp(-math.pi * omega) / -math.expm1(-2.0 * math.pi * omega)
 
 
 def _quad(fun, a, b, **kw) -> float:
