@@ -120,7 +120,8 @@ def _estimate_row(est, x, y, seed, div=None, **kw):
         return dict(error=f"{type(exc).__name__}: {str(exc)[:160]}", seconds=time.time() - t0)
 
 
-def run(half, seeds, seed_est_seeds, parts, hfs, seed_estimators=SEED_ESTIMATORS, forms=FORMS, only=None):
+def run(half, seeds, seed_est_seeds, parts, hfs, seed_estimators=SEED_ESTIMATORS, forms=FORMS, only=None,
+        divs=None):
     import warnings
 
     import torch
@@ -150,7 +151,7 @@ def run(half, seeds, seed_est_seeds, parts, hfs, seed_estimators=SEED_ESTIMATORS
                 _append(half, {**base, "est": "auto", "div": "kl", **_estimate_row("auto", x, y, seed)})
                 print(name, seed, "auto", flush=True)
             if "seeds" in parts and seed in seed_est_seeds:
-                for div in _phi_tasks.DIVERGENCES:
+                for div in divs or _phi_tasks.DIVERGENCES:
                     for est in seed_estimators:
                         if (name, seed, est, div, None) in done:
                             continue
@@ -170,6 +171,7 @@ def main():
     ap.add_argument("--tasks", default=None, help="comma list of substrings: run only the tasks containing one")
     ap.add_argument("--forms", default=",".join(FORMS), help="plug-in forms to read (the report reads the default's)")
     ap.add_argument("--hf", default="0.2", help="held-out fractions of the plug-in (comma list)")
+    ap.add_argument("--divs", default=None, help="comma list: the seeds' estimators run only these divergences")
     ap.add_argument("--analyze", action="store_true")
     a = ap.parse_args()
     default = {"choose": _phi_tasks.CHOOSE_SEEDS, "report": _phi_tasks.REPORT_SEEDS, "fresh": (7, 8, 9)}[a.half]
@@ -181,7 +183,8 @@ def main():
         return
     ses = tuple(int(s) for s in a.seed_estimator_seeds.split(",")) if a.seed_estimator_seeds else seeds
     run(a.half, seeds, ses, set(a.parts.split(",")), tuple(float(h) for h in a.hf.split(",")),
-        tuple(a.seed_estimators.split(",")), tuple(a.forms.split(",")), a.tasks.split(",") if a.tasks else None)
+        tuple(a.seed_estimators.split(",")), tuple(a.forms.split(",")), a.tasks.split(",") if a.tasks else None,
+        tuple(a.divs.split(",")) if a.divs else None)
 
 
 if __name__ == "__main__":

@@ -94,9 +94,16 @@ def gaussian_copula_phi_parts(x: np.ndarray, y: np.ndarray, divergence: str, alp
     :math:`\hat\rho^*_b` the sample canonical correlations of B = :data:`mi_estimators.canonical.DEBIAS_DRAWS`
     simulated Gaussian samples of the same size and dimensions whose population canonical
     correlations are :math:`\hat\rho` (Wishart draws, :func:`mi_estimators.canonical.simulated_canonical_correlations`),
-    floored at 0. Standard error: a delete-a-group jackknife of the plug-in (``groups`` groups),
-    combined with the Monte Carlo error of the bias term, :math:`\mathrm{sd}(I_\phi(\hat\rho^*))/\sqrt B`.
-    Returns ``value, stderr, plugin, bias, stderr_jackknife, debiased`` (nats).
+    floored at 0. Standard error: the larger of a delete-a-group jackknife of the plug-in
+    (``groups`` groups; it does not assume the copula is Gaussian, but its own error is about
+    :math:`1/\sqrt{2(g-1)}`, 16 % at 20 groups) and the parametric bootstrap's
+    :math:`\mathrm{sd}(I_\phi(\hat\rho^*))` (stable, but exact only for a Gaussian copula), times
+    :math:`\sqrt{1 + 1/B}` for the Monte Carlo error of the bias term. On 40 seeds each of three
+    Gaussian tasks of the choose half's kind (2-10 dims, n = 5000) the jackknife alone gave
+    sd(z) = 1.04-1.12 and 90-93 % coverage, the larger of the two sd(z) = 0.93-1.02 and 93-95 %.
+    Without ``debias`` (or when :math:`n - 1 < d_x + d_y`) the value is the plug-in and the error
+    the jackknife's. Returns ``value, stderr, plugin, bias, stderr_jackknife, debiased``
+    (and ``stderr_bootstrap`` when debiased; nats).
     """
     from mi_estimators.canonical import (DEBIAS_DRAWS, canonical_correlations, simulated_canonical_correlations,
                                          wishart_identity_draws)
@@ -121,9 +128,9 @@ def gaussian_copula_phi_parts(x: np.ndarray, y: np.ndarray, divergence: str, alp
                      for r in simulated_canonical_correlations(rho, *dims, wishart)])
     if not np.all(np.isfinite(sims)):
         return out
-    bias = float(sims.mean() - plugin)
-    se = float(np.hypot(se_jack, sims.std(ddof=1) / np.sqrt(len(sims))))
-    out.update(value=max(float(plugin) - bias, 0.0), stderr=se, bias=bias, debiased=True)
+    bias, se_boot = float(sims.mean() - plugin), float(sims.std(ddof=1))
+    se = max(se_jack, se_boot) * float(np.sqrt(1.0 + 1.0 / len(sims)))
+    out.update(value=max(float(plugin) - bias, 0.0), stderr=se, bias=bias, debiased=True, stderr_bootstrap=se_boot)
     return out
 
 
@@ -166,6 +173,7 @@ def _copula_result(x, y, div, alpha, seed) -> MIResult:
                     details=dict(stderr_sampling=se, jackknife_groups=20, mi_plugin=out["plugin"],
                                  bias_correction=-out["bias"], debiased=out["debiased"],
                                  stderr_jackknife=out["stderr_jackknife"],
+                                 stderr_bootstrap=out.get("stderr_bootstrap"),
                                  canonical_correlations=out["canonical_correlations"]))
 
 

@@ -49,6 +49,7 @@ def test_copula_phi_bias_correction_removes_the_upward_bias_in_many_dimensions()
         plug.append(out["plugin"])
         corr.append(out["value"])
         assert out["debiased"] and out["bias"] > 0
+        assert out["stderr"] >= max(out["stderr_jackknife"], out["stderr_bootstrap"])
     se = np.std(corr, ddof=1) / np.sqrt(len(corr))
     assert abs(np.mean(corr) - mi) < 3.5 * se
     assert np.mean(plug) - mi > 3.5 * np.std(plug, ddof=1) / np.sqrt(len(plug))
