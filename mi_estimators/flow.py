@@ -188,8 +188,11 @@ def _diverged(step: int, lr: float) -> str:
 
 def _fit(model, train_xy, heldout_xy, train: TrainOptions, seed: int, device) -> dict:
     """Adam on minus the mean log-likelihood, K members at once; each member keeps the weights
-    of its best held-out log-likelihood and stops after ``patience`` evaluations without
-    improvement (a non-finite evaluation counts as none). Returns what the result records."""
+    of its best held-out log-likelihood (on at most
+    :data:`mi_estimators.training.SELECTION_HELDOUT_MAX` held-out rows, so that an evaluation
+    does not grow with n: at n = 10^6 a pass over all 200,000 held-out rows took 3.9 CPU s) and
+    stops after ``patience`` evaluations without improvement (a non-finite evaluation counts as
+    none). Returns what the result records."""
     import torch
 
     from mi_estimators import training
@@ -204,13 +207,14 @@ def _fit(model, train_xy, heldout_xy, train: TrainOptions, seed: int, device) ->
                                        weight_decay=train.weight_decay, cuda_graph=use_graph,
                                        record=lambda ll, loss: loss_acc.add_(loss.to(torch.float64)))
     stopping = training._EarlyStopping(list(model.parameters()), k, train.patience, device)
+    xs, ys = training.selection_subset(xh, yh, training.SELECTION_HELDOUT_MAX, seed)  # the readout uses all
     history, t0, n_acc, step = [], time.perf_counter(), 0, 0
     for step in range(1, train.steps + 1):
         step_fn(*next(stream))
         n_acc += 1
         if step % train.eval_every and step != train.steps:
             continue
-        val = _heldout_parts(model, xh, yh)[0].cpu()
+        val = _heldout_parts(model, xs, ys)[0].cpu()
         history.append(dict(step=step, train_loss=(loss_acc / n_acc).cpu().tolist(), heldout=val.tolist()))
         loss_acc.zero_()
         n_acc = 0

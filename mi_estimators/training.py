@@ -61,6 +61,7 @@ from mi_estimators.options import TrainOptions
 __all__ = [
     "TrainingDivergedError",
     "TrainResult",
+    "selection_subset",
     "fit_critic",
     "evaluate_critic",
     "resolve_device",
@@ -88,7 +89,7 @@ DEFAULTS = dict(
 
 
 #: Held-out evaluation does not grow with n beyond this many samples: an evaluation during training
-#: (early stopping, the history) uses at most this many (a random subset: the split is random), and
+#: (early stopping, the history) uses at most this many (a seeded random subset, :func:`selection_subset`), and
 #: the final value, on the whole held-out split, uses fewer of the ``final_repeats`` partitions where
 #: the split is larger (``ceil(final_repeats * SELECTION_HELDOUT_MAX / n_heldout)``, at least one).
 #: Runs with at most this many held-out samples (n <= 81,920 at the default 20 % held out) are
@@ -96,6 +97,17 @@ DEFAULTS = dict(
 #: took 9.4 of the run's 13.3 s; 128 batches of 128 already give each evaluation a standard error
 #: of about sd(batch estimate) / 11.
 SELECTION_HELDOUT_MAX = 16384
+
+
+def selection_subset(xh: torch.Tensor, yh: torch.Tensor, size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The held-out rows that evaluations during training read: all of them when there are at most
+    ``size``, else ``size`` rows drawn without replacement (seeded; kept in their order). The
+    held-out split is in the data's order, so a prefix would follow any order the data has."""
+    if xh.shape[0] <= size:
+        return xh, yh
+    gen = torch.Generator().manual_seed(_derived_seed(seed, _SELECT))
+    keep = torch.randperm(xh.shape[0], generator=gen)[:size].sort().values.to(xh.device)
+    return xh[keep], yh[keep]
 
 
 class TrainingDivergedError(ValueError):
@@ -142,7 +154,7 @@ def _derived_seed(*parts: int) -> int:
     return int(np.random.SeedSequence([int(p) & 0xFFFFFFFF for p in parts]).generate_state(2, np.uint64)[0] >> 1)
 
 
-_ORDER, _HELDOUT, _PARTITION, _SPLIT = 0x0DE5, 0x4E1D, 0x9A27, 0x5B17
+_ORDER, _HELDOUT, _PARTITION, _SPLIT, _SELECT = 0x0DE5, 0x4E1D, 0x9A27, 0x5B17, 0x3C6B
 
 
 def split_indices(n: int, heldout_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -368,10 +380,10 @@ def fit_critic(critic, bound, *, train=None, heldout=None, sampler=None,
         select = getattr(bound, "selection", None)   # what early stopping maximises (default: the estimate)
 
         # Evaluations during training (early stopping) see at most SELECTION_HELDOUT_MAX held-out
-        # samples (a random subset: the split is random); the final value sees them all, in fewer
+        # samples (a seeded random subset); the final value sees them all, in fewer
         # partitions when there are more (SELECTION_HELDOUT_MAX).
         n_select = max(SELECTION_HELDOUT_MAX, 2 * eval_batch_size)
-        xs, ys = (xh, yh) if xh.shape[0] <= n_select else (xh[:n_select], yh[:n_select])
+        xs, ys = selection_subset(xh, yh, n_select, split_seed)
 
         def heldout_estimate(repeats, final=True):
             if final and xh.shape[0] > n_select:

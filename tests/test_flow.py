@@ -129,3 +129,24 @@ def test_cuda_graph_path_gives_a_finite_estimate():
     x, y = _gaussian(2000, 2, 1.0, 1)
     res = estimate_mi(x, y, "flow", device="cuda", cuda_graph=True, steps=100, batch_size=256, n_critics=2, **TINY)
     assert res.details["cuda_graph"] and math.isfinite(res.mi)
+
+
+def test_early_stopping_reads_a_bounded_random_subset_and_the_readout_all_heldout_rows(monkeypatch):
+    """Evaluations during training see at most SELECTION_HELDOUT_MAX held-out rows (their cost
+    does not grow with n); the readout after training sees every held-out row."""
+    from mi_estimators import flow, training
+
+    monkeypatch.setattr(training, "SELECTION_HELDOUT_MAX", 64)
+    seen = []
+    real = flow._heldout_parts
+
+    def spy(model, xh, yh):
+        seen.append(xh.shape[0])
+        return real(model, xh, yh)
+
+    monkeypatch.setattr(flow, "_heldout_parts", spy)
+    x, y = _gaussian(1000, 2, 0.6, seed=5)
+    res = estimate_mi(x, y, "flow", steps=40, eval_every=20, patience=None, batch_size=128, seed=1, **TINY)
+    assert np.isfinite(res.mi)
+    n_heldout = res.config["n_heldout"]
+    assert n_heldout == 200 and seen[:2] == [64, 64] and seen[-1] == n_heldout

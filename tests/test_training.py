@@ -283,3 +283,18 @@ def test_make_train_step_is_one_adam_step_on_the_bound_and_records_the_detached_
     make_train_step(critic, lambda s: torch.stack([bound.loss(s[i:i + 1]).sum() for i in range(2)]), lr=1e-3)(x, y)
     with pytest.raises(ValueError, match="resolve_cuda_graph"):
         make_train_step(critic, bound, lr=1e-3, cuda_graph="auto")
+
+
+def test_selection_subset_is_all_rows_when_few_else_a_seeded_random_subset_not_a_prefix():
+    from mi_estimators.training import selection_subset
+
+    xh = torch.arange(1000, dtype=torch.float64).reshape(-1, 1)
+    yh = -xh
+    xs, ys = selection_subset(xh, yh, 1000, seed=3)
+    assert xs is xh and ys is yh
+    xs, ys = selection_subset(xh, yh, 100, seed=3)
+    assert xs.shape == (100, 1) and torch.equal(ys, -xs)
+    assert torch.equal(xs, selection_subset(xh, yh, 100, seed=3)[0])           # seeded
+    assert not torch.equal(xs, selection_subset(xh, yh, 100, seed=4)[0])
+    assert len(torch.unique(xs)) == 100 and xs.max() > 500                      # distinct rows, not a prefix
+    assert torch.all(xs[1:] > xs[:-1])                                         # kept in the data's order
