@@ -2,9 +2,9 @@ r"""Sample canonical correlations of two blocks, and their small-sample bias rem
 
 The Gaussian-copula φ-MI (:func:`mi_estimators.phi_default.gaussian_copula_phi`) is a function of
 the canonical correlations :math:`\rho_1 \ge \dots \ge \rho_m` of the normal scores. Their sample
-values are biased up: the largest singular values of a noisy :math:`d_x \times d_y` matrix
-over-fit its noise, by about :math:`\sqrt{(d_x + d_y)/n}` for a pair with no dependence (0.09 at
-n = 5000 in 20 + 20 dims, so 20 null pairs add about 0.08 nats of KL-MI that is not there).
+values are biased up: the singular values of a noisy :math:`d_x \times d_y` matrix over-fit its
+noise. With no dependence at all in 20 + 20 dims and n = 5000 the sorted sample values average
+0.118 down to 0.002 (64 simulated samples), and their Gaussian KL-MI 0.040 nats instead of 0.
 
 :func:`simulated_canonical_correlations` draws the sample canonical correlations of Gaussian
 samples with given population ones, at any n, from the Wishart law of the sample scatter matrix
