@@ -214,13 +214,9 @@ def worker_tm(name: str, data: str, steps: int, warmup: int) -> dict:
 
 # --------------------------------------------------------------------------- parent
 def ensure_tm_venv(python: Path) -> None:
-    import subprocess
+    from bench_vs_torch_mist import ensure_tm_venv as create   # the same environment, made the same way
 
-    if python.exists():
-        return
-    script = SCRIPT.parent / "_torch_mist_env.sh"
-    print(f"creating the torch-mist environment with {script} ...", flush=True)
-    subprocess.run(["bash", str(script), str(python.parent.parent)], check=True)
+    create(python)
 
 
 def tm_version(python: str) -> str:
