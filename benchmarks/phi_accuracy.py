@@ -92,7 +92,7 @@ def _copula_rows(x, y, seed, only_if_passes=False):
     """The Gaussian-copula φ-MI of every divergence and the copula test's p-value (no training);
     with ``only_if_passes``, the values only where the test passes (p >= 0.01: where the φ default uses them)."""
     from mi_estimators.copula import copula_normalize, copula_test_checked
-    from mi_estimators.phi_default import gaussian_copula_phi
+    from mi_estimators.phi_default import gaussian_copula_phi_parts
 
     t0 = time.time()
     p = float(copula_test_checked(copula_normalize(x), copula_normalize(y), normalized=True)["pvalue"])
@@ -101,8 +101,10 @@ def _copula_rows(x, y, seed, only_if_passes=False):
         return [dict(est="gaussian-copula", div=div, mi=math.nan, se=math.nan, pvalue=p, seconds=time.time() - t0)
                 for div in _phi_tasks.DIVERGENCES]
     for div in _phi_tasks.DIVERGENCES:
-        v, se = gaussian_copula_phi(x, y, div, _phi_tasks.PARAMS.get(div, {}).get("alpha"), seed=seed)
-        rows.append(dict(est="gaussian-copula", div=div, mi=v, se=se, pvalue=p, seconds=time.time() - t0))
+        out = gaussian_copula_phi_parts(x, y, div, _phi_tasks.PARAMS.get(div, {}).get("alpha"), seed=seed)
+        lo, hi = out.get("interval", (out["value"] - 1.96 * out["stderr"], out["value"] + 1.96 * out["stderr"]))
+        rows.append(dict(est="gaussian-copula", div=div, mi=out["value"], se=out["stderr"], lo=lo, hi=hi,
+                         plugin=out["plugin"], pvalue=p, seconds=time.time() - t0))
     return rows
 
 

@@ -68,7 +68,8 @@ def copula_runs(rows, level):
         if r["est"] == "gaussian-copula":
             pvals[(r["task"], r["seed"])] = r["pvalue"]
             if r["pvalue"] >= level:
-                out[r["div"]].append((r["task"], r["seed"], r["mi"], r["mi"] - 1.96 * r["se"], r["mi"] + 1.96 * r["se"]))
+                out[r["div"]].append((r["task"], r["seed"], r["mi"], r.get("lo", r["mi"] - 1.96 * r["se"]),
+                                      r.get("hi", r["mi"] + 1.96 * r["se"])))
     return out, pvals
 
 

@@ -16,12 +16,13 @@ The same order as auto's KL rules. Chosen on the choose half of the φ-MI tasks
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 
 import numpy as np
 
 from mi_estimators._checks import check_choice
-from mi_estimators.canonical import canonical_correlations  # noqa: F401  (re-exported: its former home)
+from mi_estimators.canonical import canonical_correlations  # re-exported: its former home
 from mi_estimators.options import CriticOptions, TrainOptions
 from mi_estimators.result import MIResult, to_jsonable
 
@@ -86,52 +87,53 @@ def gaussian_copula_phi_parts(x: np.ndarray, y: np.ndarray, divergence: str, alp
     Gaussian with those canonical correlations is computed in closed form or by 1-D quadrature
     (:func:`synthetic._gaussian_phi.gaussian_phi_mi`): the plug-in :math:`I_\phi(\hat\rho)`.
 
-    It is biased up (sample canonical correlations over-fit noise, most in many dimensions), so
-    with ``debias`` the reported value is the parametric-bootstrap bias-corrected one (Efron &
-    Tibshirani 1993, §10.6),
-
-    .. math:: \hat I_\phi = 2 I_\phi(\hat\rho) - \tfrac1B\textstyle\sum_b I_\phi(\hat\rho^{*}_b),
-
-    :math:`\hat\rho^*_b` the sample canonical correlations of B = :data:`mi_estimators.canonical.DEBIAS_DRAWS`
-    simulated Gaussian samples of the same size and dimensions whose population canonical
-    correlations are :math:`\hat\rho` (Wishart draws, :func:`mi_estimators.canonical.simulated_canonical_correlations`),
-    floored at 0. Standard error: the larger of a delete-a-group jackknife of the plug-in
-    (``groups`` groups; it does not assume the copula is Gaussian, but its own error is about
-    :math:`1/\sqrt{2(g-1)}`, 16 % at 20 groups) and the parametric bootstrap's
-    :math:`\mathrm{sd}(I_\phi(\hat\rho^*))` (stable, but exact only for a Gaussian copula), times
-    :math:`\sqrt{1 + 1/B}` for the Monte Carlo error of the bias term. On 40 seeds each of three
-    Gaussian tasks of the choose half's kind (2-10 dims, n = 5000) the jackknife alone gave
-    sd(z) = 1.04-1.12 and 90-93 % coverage, the larger of the two sd(z) = 0.93-1.02 and 93-95 %.
-    Without ``debias`` (or when :math:`n - 1 < d_x + d_y`) the value is the plug-in and the error
-    the jackknife's. Returns ``value, stderr, plugin, bias, stderr_jackknife, debiased``
-    (and ``stderr_bootstrap`` when debiased; nats).
+    The plug-in is biased up (sample canonical correlations over-fit noise, the more the more
+    dimensions per sample), so with ``debias`` the reported value is :math:`I_\phi(\rho(t^*))`,
+    the canonical correlations with the noise floor :math:`t^*` taken off whose simulated
+    Gaussian samples of the same size give, on average, the observed plug-in
+    (:func:`mi_estimators.canonical.debias_by_simulation`, B = :data:`mi_estimators.canonical.DEBIAS_DRAWS`
+    Wishart draws): 0 where independent samples would give as much. Its 95 % interval inverts
+    the same match at the plug-in ± 1.96 σ, σ the larger of a delete-a-group jackknife of the
+    plug-in (``groups`` groups; it does not assume the copula is Gaussian, but its own error is
+    about :math:`1/\sqrt{2(g-1)}`, 16 % at 20 groups) and the simulated plug-ins' sd (stable, but
+    exact only for a Gaussian copula), times :math:`\sqrt{1 + 1/B}`: asymmetric, reaching 0
+    where independence is consistent with the data. ``stderr`` is its half-width / 1.96. An
+    infinite plug-in (Tsallis with large α, reverse χ²) gives ``value = stderr = inf``. Without
+    ``debias`` the value is the plug-in and the error the jackknife's. Returns ``value, stderr,
+    interval`` (when debiased), ``plugin, bias`` (plug-in − value), ``stderr_jackknife,
+    stderr_plugin, debiased, noise_floor, canonical_correlations`` (nats). Fewer rows than
+    ``d_x + d_y + 1``, or linearly dependent columns, is a ValueError.
     """
-    from mi_estimators.canonical import (DEBIAS_DRAWS, canonical_correlations, simulated_canonical_correlations,
-                                         wishart_identity_draws)
+    from mi_estimators.canonical import DEBIAS_DRAWS, canonical_correlations, debias_by_simulation
     from mi_estimators.copula import copula_normalize
     from synthetic._gaussian_phi import gaussian_phi_mi
 
+    n, dims = x.shape[0], (x.shape[1], y.shape[1])
+    if n - 1 < sum(dims):
+        raise ValueError(f"the Gaussian-copula φ-MI needs n > d_x + d_y rows: n = {n} for {dims[0]} + {dims[1]} "
+                         "columns (every canonical correlation would be 1); give more rows or fewer columns")
     params = {} if alpha is None else {"alpha": alpha}
+
+    def phi(r):
+        return gaussian_phi_mi(r, divergence, **params)
+
     nx, ny = copula_normalize(x), copula_normalize(y)
     rho = canonical_correlations(nx, ny)
-    plugin = gaussian_phi_mi(rho, divergence, **params)
-    parts = np.array_split(np.random.default_rng(seed).permutation(x.shape[0]), groups)
-    thetas = np.array([gaussian_phi_mi(canonical_correlations(np.delete(nx, p, 0), np.delete(ny, p, 0)),
-                                       divergence, **params) for p in parts])
+    plugin = float(phi(rho))
+    out = dict(value=plugin, stderr=math.inf, plugin=plugin, bias=0.0, stderr_jackknife=math.inf,
+               stderr_plugin=None, debiased=False, noise_floor=0.0, canonical_correlations=rho.tolist())
+    if not math.isfinite(plugin):
+        return out
+    parts = np.array_split(np.random.default_rng(seed).permutation(n), groups)
+    thetas = np.array([phi(canonical_correlations(np.delete(nx, p, 0), np.delete(ny, p, 0))) for p in parts])
     se_jack = float(np.sqrt((groups - 1) / groups * np.sum((thetas - thetas.mean()) ** 2)))
-    out = dict(value=float(plugin), stderr=se_jack, plugin=float(plugin), bias=0.0, stderr_jackknife=se_jack,
-               debiased=False, canonical_correlations=rho.tolist())
-    dims = (x.shape[1], y.shape[1])
-    if not debias or not np.isfinite(plugin) or x.shape[0] - 1 < sum(dims):
+    out.update(stderr=se_jack, stderr_jackknife=se_jack)
+    if not debias:
         return out
-    wishart = wishart_identity_draws(x.shape[0] - 1, sum(dims), DEBIAS_DRAWS, seed)
-    sims = np.array([gaussian_phi_mi(r, divergence, **params)
-                     for r in simulated_canonical_correlations(rho, *dims, wishart)])
-    if not np.all(np.isfinite(sims)):
-        return out
-    bias, se_boot = float(sims.mean() - plugin), float(sims.std(ddof=1))
-    se = max(se_jack, se_boot) * float(np.sqrt(1.0 + 1.0 / len(sims)))
-    out.update(value=max(float(plugin) - bias, 0.0), stderr=se, bias=bias, debiased=True, stderr_bootstrap=se_boot)
+    fit = debias_by_simulation(rho, n, *dims, phi, draws=DEBIAS_DRAWS, seed=seed, stderr_floor=se_jack)
+    lo, hi = float(fit["value_low"]), float(fit["value_high"])
+    out.update(value=float(fit["value"]), bias=plugin - float(fit["value"]), debiased=True, noise_floor=fit["t"],
+               stderr_plugin=fit["stderr"], interval=(lo, hi), stderr=(hi - lo) / (2.0 * 1.959963984540054))
     return out
 
 
@@ -164,17 +166,30 @@ def _with_defaults(train: TrainOptions, critic: CriticOptions) -> tuple[TrainOpt
 
 
 def _copula_result(x, y, div, alpha, seed) -> MIResult:
-    from mi_estimators.result import normal_interval
+    from mi_estimators.result import Caveat, normal_interval
 
     out = gaussian_copula_phi_parts(x, y, div, alpha, seed=seed)
     mi, se = out["value"], out["stderr"]
-    return MIResult(mi=mi, stderr=se, interval=normal_interval(mi, se), per_critic=np.asarray([mi]),
+    notes = []
+    if not math.isfinite(mi):
+        interval = (0.0, math.inf)
+        notes.append(Caveat(f"the {div} φ-MI of the fitted Gaussian copula is infinite (E_Q r^α diverges at its "
+                            "canonical correlations); the interval is [0, inf)"))
+    else:
+        interval = out.get("interval") or normal_interval(mi, se)
+        if out["bias"] > 3.0 * se:
+            notes.append(Caveat(
+                f"the sample canonical correlations are strongly biased at n = {x.shape[0]} in {x.shape[1]} + "
+                f"{y.shape[1]} dims: the plug-in {out['plugin']:.4g} was corrected to {mi:.4g} by simulation (more "
+                f"than 3 standard errors); the correction assumes a Gaussian copula and is approximate, so the "
+                "value may be off by more than its interval; more rows or fewer columns help"))
+    return MIResult(mi=mi, stderr=se, interval=interval, per_critic=np.asarray([mi]),
                     estimator="gaussian-copula", target=div, n_samples=x.shape[0], seconds=0.0,
-                    config=dict(estimator="gaussian-copula", divergence=div, alpha=alpha, seed=seed),
+                    config=dict(estimator="gaussian-copula", divergence=div, alpha=alpha, seed=seed), warnings=notes,
                     details=dict(stderr_sampling=se, jackknife_groups=20, mi_plugin=out["plugin"],
                                  bias_correction=-out["bias"], debiased=out["debiased"],
-                                 stderr_jackknife=out["stderr_jackknife"],
-                                 stderr_bootstrap=out.get("stderr_bootstrap"),
+                                 noise_floor=out["noise_floor"], stderr_jackknife=out["stderr_jackknife"],
+                                 stderr_plugin=out["stderr_plugin"],
                                  canonical_correlations=out["canonical_correlations"]))
 
 
@@ -216,7 +231,8 @@ def run_phi_default(name: str, x: np.ndarray, y: np.ndarray, *, seed: int, train
                              options=dict(options, divergence=div))
     sampling = tuple(float(v) for v in res.interval)
     down, up = PHI_BIAS_ALLOWANCE[route].get(div, (0.0, 0.0))
-    interval = (sampling[0] - down * abs(res.mi), sampling[1] + up * abs(res.mi))
+    interval = sampling if not math.isfinite(res.mi) else (sampling[0] - down * abs(res.mi),
+                                                            sampling[1] + up * abs(res.mi))
     details = dict(res.details)
     details["auto"] = dict(method=route, reported=route, options=dict(res.config), reason=reason, divergence=div,
                            components=dict(copula_test=test) if test else {}, interval_sampling=list(sampling),

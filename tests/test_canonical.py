@@ -1,4 +1,6 @@
 """Sample canonical correlations, their Wishart simulation, and the φ default's bias correction."""
+import math
+
 import numpy as np
 import pytest
 
@@ -39,7 +41,7 @@ def test_simulated_canonical_correlations_match_those_of_real_samples():
 
 
 def test_copula_phi_bias_correction_removes_the_upward_bias_in_many_dimensions():
-    # 15 + 15 dims, 15 equal canonical correlations, I = 0.5 nats, n = 1500: the plug-in is ~+8 % high
+    # 15 + 15 dims, 15 equal canonical correlations, I = 0.5 nats, n = 1500: the plug-in is ~+15 % high
     dim, n, mi = 15, 1500, 0.5
     rho = np.full(dim, np.sqrt(-np.expm1(-2 * mi / dim)))
     rng = np.random.default_rng(3)
@@ -49,16 +51,40 @@ def test_copula_phi_bias_correction_removes_the_upward_bias_in_many_dimensions()
         plug.append(out["plugin"])
         corr.append(out["value"])
         assert out["debiased"] and out["bias"] > 0
-        assert out["stderr"] >= max(out["stderr_jackknife"], out["stderr_bootstrap"])
+        assert out["stderr_plugin"] >= out["stderr_jackknife"] and out["interval"][0] < out["value"] < out["interval"][1]
+        assert 0.0 <= out["noise_floor"] and out["value"] < out["plugin"]
     se = np.std(corr, ddof=1) / np.sqrt(len(corr))
     assert abs(np.mean(corr) - mi) < 3.5 * se
     assert np.mean(plug) - mi > 3.5 * np.std(plug, ddof=1) / np.sqrt(len(plug))
 
 
-def test_copula_phi_without_room_for_the_simulation_is_the_plugin():
+def test_copula_phi_refuses_too_few_rows_and_dependent_columns():
     rng = np.random.default_rng(4)
-    x, y = gaussian_blocks([0.5], 3, 3, 6, rng)        # n - 1 < d_x + d_y: no Wishart draw exists
-    out = gaussian_copula_phi_parts(x, y, "hellinger", groups=3)
-    assert not out["debiased"] and out["value"] == out["plugin"]
+    x, y = gaussian_blocks([0.5], 3, 3, 6, rng)        # n - 1 < d_x + d_y: every canonical correlation is 1
+    with pytest.raises(ValueError, match="n > d_x \\+ d_y"):
+        gaussian_copula_phi_parts(x, y, "hellinger", groups=3)
     x, y = gaussian_blocks([0.5], 3, 3, 300, rng)
+    with pytest.raises(ValueError, match="columns of x are linearly dependent"):
+        canonical_correlations(np.column_stack([x, x[:, 0]]), y)
+    with pytest.raises(ValueError, match="columns of y are linearly dependent"):
+        canonical_correlations(x, np.column_stack([y, np.ones(300)]))
     assert gaussian_copula_phi(x, y, "hellinger", debias=False)[0] == gaussian_copula_phi_parts(x, y, "hellinger")["plugin"]
+
+
+def test_copula_phi_of_independent_blocks_in_many_dimensions_covers_zero():
+    """The case a first-order correction missed: TV is like |rho| near 0, so independent 20 + 20
+    blocks (n = 5000) gave 0.066 (se 0.006) after subtracting the bias estimated at rho-hat; the
+    interval now inverts the simulated match and reaches 0."""
+    rng = np.random.default_rng(6)
+    for s in range(2):
+        x, y = rng.standard_normal((2000, 20)), rng.standard_normal((2000, 20))
+        for div in ("tv", "hellinger"):
+            out = gaussian_copula_phi_parts(x, y, div, seed=s)
+            assert out["plugin"] > 0.04 and out["interval"][0] == 0.0, (div, out["value"], out["interval"])
+
+
+def test_infinite_phi_is_reported_as_infinite_not_nan():
+    rng = np.random.default_rng(7)
+    x, y = gaussian_blocks([0.9], 1, 1, 500, rng)
+    out = gaussian_copula_phi_parts(x, y, "tsallis", alpha=4.0)
+    assert out["value"] == math.inf and out["stderr"] == math.inf
