@@ -8,12 +8,16 @@ noise. With no dependence at all in 20 + 20 dims and n = 5000 the sorted sample 
 
 :func:`simulated_canonical_correlations` draws the sample canonical correlations of Gaussian
 samples with given population ones, at any n, from the Wishart law of the sample scatter matrix
-(Bartlett decomposition: :math:`O(p^3)` per draw, :math:`p = d_x + d_y`, independent of n). The
-φ default's Gaussian-copula route uses it for a parametric-bootstrap bias correction
-(:func:`mi_estimators.phi_default.gaussian_copula_phi_parts`). Matching the sorted sample values
-index by index instead (indirect inference) was tried and is unstable when several population
-correlations are equal: the spread of the sorted sample values is mostly noise
-(docs/estimators/phi-mi-analysis.md).
+(Bartlett decomposition: :math:`O(p^3)` per draw, :math:`p = d_x + d_y`, independent of n).
+:func:`debias_by_simulation` uses it to remove the bias of any increasing statistic of the
+canonical correlations by indirect inference along a one-parameter path
+(:func:`noise_floor_path`), and to give the corrected value an interval by inverting the same
+match; the φ default's Gaussian-copula route reads its φ-MI that way
+(:func:`mi_estimators.phi_default.gaussian_copula_phi_parts`). Two simpler corrections were
+tried and dropped (docs/estimators/phi-mi-analysis.md): matching each sorted sample value to its
+simulated mean (unstable when population correlations are equal: the spread of sorted sample
+values is mostly noise), and subtracting the bias simulated at the sample values (first order
+only: independent 20 + 20 blocks kept TV 0.066 with a standard error of 0.006).
 """
 from __future__ import annotations
 
