@@ -183,6 +183,9 @@ def main():
 
         analyze(a.half)
         return
+    if a.divs and set(a.divs.split(",")) - set(_phi_tasks.DIVERGENCES):
+        ap.error(f"--divs: unknown {sorted(set(a.divs.split(',')) - set(_phi_tasks.DIVERGENCES))}; "
+                 f"valid: {','.join(_phi_tasks.DIVERGENCES)}")
     ses = tuple(int(s) for s in a.seed_estimator_seeds.split(",")) if a.seed_estimator_seeds else seeds
     run(a.half, seeds, ses, set(a.parts.split(",")), tuple(float(h) for h in a.hf.split(",")),
         tuple(a.seed_estimators.split(",")), tuple(a.forms.split(",")), a.tasks.split(",") if a.tasks else None,

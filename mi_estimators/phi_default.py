@@ -126,7 +126,8 @@ def gaussian_copula_phi_parts(x: np.ndarray, y: np.ndarray, divergence: str, alp
         return out
     parts = np.array_split(np.random.default_rng(seed).permutation(n), groups)
     thetas = np.array([phi(canonical_correlations(np.delete(nx, p, 0), np.delete(ny, p, 0))) for p in parts])
-    se_jack = float(np.sqrt((groups - 1) / groups * np.sum((thetas - thetas.mean()) ** 2)))
+    se_jack = float(np.sqrt((groups - 1) / groups * np.sum((thetas - thetas.mean()) ** 2))) \
+        if np.all(np.isfinite(thetas)) else math.inf        # a group's φ-MI can be infinite (reverse χ²)
     out.update(stderr=se_jack, stderr_jackknife=se_jack)
     if not debias:
         return out
