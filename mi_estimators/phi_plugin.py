@@ -184,6 +184,10 @@ def fit_ratio_critic(x: np.ndarray, y: np.ndarray, *, seed: int, train: TrainOpt
 
     from mi_estimators import bounds, critics, neural, training
 
+    if train.negatives != "all":
+        raise ValueError(f"negatives={train.negatives!r} does not apply to the φ plug-in: its ratio critic trains "
+                         "InfoNCE, whose normalisation uses every pair of the batch; leave negatives='all' (the "
+                         "f-divergence bounds nwj, dv, js and the seeds' estimators take 'derangement')")
     critic = critic.with_defaults(critic="separable", hidden=PLUGIN_HIDDEN, n_critics=PLUGIN_N_CRITICS,
                                   combine="scores")
     kind = check_choice("critic", critic.critic, critics.list_critics())

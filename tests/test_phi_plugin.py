@@ -108,3 +108,11 @@ def test_phi_default_trains_the_plugin_when_the_copula_is_not_gaussian_and_says_
     x1, y1 = CorrelatedGaussian(1, rho=0.5).sample(1000, seed=4)   # 1 + 1 dims: auto's KSG, no training
     kl = estimate_mi(x1, y1, divergence="kl")
     assert kl.target == "kl" and kl.details["auto"]["reason"].startswith("KL: auto's own rules")
+
+
+def test_phi_plugin_refuses_derangement_negatives_it_would_ignore():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((600, 2))
+    y = x + rng.standard_normal((600, 2))
+    with pytest.raises(ValueError, match="does not apply to the φ plug-in"):
+        estimate_mi(x, y, "phi-plugin", divergence="hellinger", negatives="derangement", steps=20)
