@@ -1,18 +1,15 @@
 """The accuracy benchmark's choose/report split is the documented rule, and the configs follow it."""
-import importlib.util
 from pathlib import Path
 
 import pytest
+from _scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def accuracy():
-    spec = importlib.util.spec_from_file_location("accuracy", ROOT / "benchmarks" / "accuracy.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/accuracy.py")
 
 
 def test_split_alternates_sorted_beyond_normal_ids_into_disjoint_halves(accuracy):

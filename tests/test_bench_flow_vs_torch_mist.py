@@ -1,24 +1,17 @@
 """benchmarks/bench_flow_vs_torch_mist.py (issue 21): the worker timing our flow step builds the
 step as ``flow._fit`` does and returns finite times and a finite loss; the report computes the
 ratios against the fastest torch-mist contender (torch-mist itself is not needed here)."""
-import importlib.util
 import math
-from pathlib import Path
 
 import pytest
+from _scripts import load_script
 
 pytest.importorskip("torch")
 pytest.importorskip("synthetic")
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("bench_flow_vs_torch_mist",
-                                                  ROOT / "benchmarks" / "bench_flow_vs_torch_mist.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/bench_flow_vs_torch_mist.py")
 
 
 def test_flow_worker_runs_two_steps(tmp_path, monkeypatch):

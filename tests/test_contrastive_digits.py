@@ -7,24 +7,15 @@ docs/experiments/contrastive-digits.md.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import math
-import sys
-from pathlib import Path
 
 import pytest
 import torch
-
-ROOT = Path(__file__).resolve().parents[1]
+from _scripts import load_script
 
 
 def _load_example():
-    name = "contrastive_digits"
-    spec = importlib.util.spec_from_file_location(name, ROOT / "examples" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses and pickle look the module up by name
-    spec.loader.exec_module(module)
-    return module
+    return load_script("examples/contrastive_digits.py", register=True)  # dataclasses and pickle need its name
 
 
 D = _load_example()

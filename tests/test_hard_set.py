@@ -2,17 +2,11 @@
 runs, each on a task with an exact truth, covering the five groups; and its judge counts a
 silent miss exactly as the issue defines it (an interval that excludes the truth by more than
 10 % of it, with ``result.warnings`` empty)."""
-import importlib.util
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
+from _scripts import load_script
 
 
 def _hard_set():
-    spec = importlib.util.spec_from_file_location("hard_set", ROOT / "benchmarks" / "hard_set.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/hard_set.py")
 
 
 HS = _hard_set()

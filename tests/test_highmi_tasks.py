@@ -9,6 +9,7 @@ import pytest
 
 import synthetic
 from synthetic.highmi import HIGHMI_DIMS, HIGHMI_LEVELS, HIGHMI_TASKS, HIGHMI_TWINS, WARPS, HighMI, rotation
+from _scripts import load_script
 
 
 def _closed_form(dim, mi):
@@ -145,14 +146,7 @@ def test_accuracy_configs_hold_exactly_their_half(half):
 
 # --------------------------------------------------------------------------- the figure and peers scripts
 def _script(name):
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(f"benchmarks/{name}.py")
 
 
 def test_staircase_script_picks_report_tasks_and_tabulates_runs():

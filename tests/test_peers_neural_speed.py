@@ -1,24 +1,18 @@
 """benchmarks/peers_neural_speed.py (issue 20, item 3): torch-mist's split, the ratio table, and the
 parent loop's cap (a timed-out contender is recorded as past the cap and not run at larger n), with
 fake contenders: no peer environment is needed."""
-import importlib.util
 import json
 import subprocess
-from pathlib import Path
 
 import pytest
+from _scripts import load_script
 
 pytest.importorskip("numpy")
 pytest.importorskip("synthetic")
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("peers_neural_speed", ROOT / "benchmarks" / "peers_neural_speed.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/peers_neural_speed.py")
 
 
 def test_split_matches_heldout_fraction():

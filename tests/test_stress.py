@@ -11,6 +11,7 @@ import pytest
 
 from mi_estimators import estimate_cmi, estimate_mi, independence_test
 from mi_estimators.bench import cli
+from _scripts import load_script
 
 ESTIMATORS = ["auto", "ksg", "cca", "gaussian-copula", "sklearn-mi", "discrete", "mixed-ksg", "infonce"]
 
@@ -59,14 +60,7 @@ def test_cli_names_a_one_row_file_as_such(tmp_path, capsys, body, pattern):
 
 # --------------------------------------------------------------------------- the stress grid (CI subset)
 def _stress():
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "stress.py"
-    spec = importlib.util.spec_from_file_location("stress", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/stress.py")
 
 
 STRESS = _stress()
