@@ -123,7 +123,7 @@ def _estimate_row(est, x, y, seed, div=None, **kw):
 
 
 def run(half, seeds, seed_est_seeds, parts, hfs, seed_estimators=SEED_ESTIMATORS, forms=FORMS, only=None,
-        divs=None):
+        divs=None, copula_passing_only=False):
     import warnings
 
     import torch
@@ -146,7 +146,7 @@ def run(half, seeds, seed_est_seeds, parts, hfs, seed_estimators=SEED_ESTIMATORS
                             _append(half, {**base, **row})
                         print(name, seed, "plugin", hf, flush=True)
             if "copula" in parts and (name, seed, "gaussian-copula", "kl", None) not in done:
-                for row in _copula_rows(x, y, seed, only_if_passes=half != "choose"):
+                for row in _copula_rows(x, y, seed, only_if_passes=half != "choose" or copula_passing_only):
                     _append(half, {**base, **row})
                 print(name, seed, "copula", flush=True)
             if "auto" in parts and (name, seed, "auto", "kl", None) not in done:
@@ -174,6 +174,8 @@ def main():
     ap.add_argument("--forms", default=",".join(FORMS), help="plug-in forms to read (the report reads the default's)")
     ap.add_argument("--hf", default="0.2", help="held-out fractions of the plug-in (comma list)")
     ap.add_argument("--divs", default=None, help="comma list: the seeds' estimators run only these divergences")
+    ap.add_argument("--copula-passing-only", action="store_true",
+                    help="choose half: compute the copula values only where its test passes (as the other halves do)")
     ap.add_argument("--analyze", action="store_true")
     a = ap.parse_args()
     default = {"choose": _phi_tasks.CHOOSE_SEEDS, "report": _phi_tasks.REPORT_SEEDS, "fresh": (7, 8, 9)}[a.half]
@@ -189,7 +191,7 @@ def main():
     ses = tuple(int(s) for s in a.seed_estimator_seeds.split(",")) if a.seed_estimator_seeds else seeds
     run(a.half, seeds, ses, set(a.parts.split(",")), tuple(float(h) for h in a.hf.split(",")),
         tuple(a.seed_estimators.split(",")), tuple(a.forms.split(",")), a.tasks.split(",") if a.tasks else None,
-        tuple(a.divs.split(",")) if a.divs else None)
+        tuple(a.divs.split(",")) if a.divs else None, a.copula_passing_only)
 
 
 if __name__ == "__main__":
