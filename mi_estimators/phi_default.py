@@ -59,8 +59,8 @@ _REASONS = {
     "auto": "KL: auto's own rules (KSG in low dimension, InfoNCE above), the most accurate KL route",
     "gaussian-copula": ("{div}: the Gaussian-copula test does not reject (p = {p:.2g} >= {level}), so the "
                         "φ-MI of the Gaussian copula (canonical correlations of the normal scores, closed form, "
-                        "bias-corrected by a parametric bootstrap) is exact up to sampling error and had the "
-                        "smallest error on the choose half"),
+                        "their small-sample bias removed by simulation) is the answer if the copula is Gaussian, "
+                        "and had the smallest error on the choose half"),
     "phi-plugin": ("{div}: {why}one InfoNCE ratio critic (4 separable members, their mean score, on whitened "
                    "blocks) read by plug-in, mean φ(r̂) over held-out product pairs with r̂ self-normalised per "
                    "anchor; on the choose half it had a smaller error than trained f-MICL and DRO-dual, which "
