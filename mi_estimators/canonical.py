@@ -111,7 +111,9 @@ def debias_by_simulation(rho_hat, n: int, dim_x: int, dim_y: int, statistic, *, 
 
     .. math:: m(t^*) = \tfrac1B\textstyle\sum_b S(\hat\rho^*_b(\rho(t^*))) = S(\hat\rho),
 
-    found by bisection in :math:`\log t` (:math:`m` decreases in :math:`t`). :math:`t^* = 0` when
+    found by bisection (in :math:`\log t` for :math:`t > 0`, linear in :math:`t` below 0; :math:`m`
+    decreases in :math:`t`). An infinite statistic in one draw makes :math:`m` infinite: pass a
+    bounded transform of a statistic that can be infinite. :math:`t^* = 0` when
     :math:`m(0) \le S(\hat\rho)` (no upward bias); :math:`\rho(t^*) = 0` when even independent
     samples give more on average. A one-parameter path keeps the match stable where matching
     each sorted correlation to its simulated mean is not (equal population correlations: the

@@ -88,3 +88,23 @@ def test_infinite_phi_is_reported_as_infinite_not_nan():
     x, y = gaussian_blocks([0.9], 1, 1, 500, rng)
     out = gaussian_copula_phi_parts(x, y, "tsallis", alpha=4.0)
     assert out["value"] == math.inf and out["stderr"] == math.inf
+
+
+def test_near_the_pole_of_reverse_chi2_the_value_is_finite_or_infinite_never_nan_and_it_warns():
+    from mi_estimators import estimate_mi
+
+    rng = np.random.default_rng(1)
+    x, y = gaussian_blocks([0.45], 2, 2, 300, rng)        # reverse χ² is infinite from rho = 0.5
+    res = estimate_mi(x, y, divergence="reverse-chi2")
+    assert res.details["auto"]["method"] == "gaussian-copula" and not math.isnan(res.mi)
+    assert res.interval[0] <= res.mi <= res.interval[1]
+    assert any("near its pole" in str(w) for w in res.warnings)
+
+
+def test_correlations_near_one_warn_about_the_normal_scores_attenuation():
+    from mi_estimators.phi_default import _copula_result
+
+    rng = np.random.default_rng(2)
+    x, y = gaussian_blocks([0.9995], 1, 1, 3000, rng)
+    res = _copula_result(x, y, "hellinger", None, 0)
+    assert any("pull correlations this close to 1 down" in str(w) for w in res.warnings)
