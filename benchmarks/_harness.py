@@ -157,3 +157,35 @@ def machine_line() -> str:
         pass
     return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, torch {tv}, "
             f"1 intra-op thread per contender, load average {os.getloadavg()[0]:.2f} at start")
+
+
+def task_label_table(rows: list[dict], cell_text) -> list[str]:
+    """Markdown lines of a task x label table: a header, then one line per task (in first-seen
+    order) with its truth and, per label, ``cell_text(row, truth)``, or ``-`` where the pair did
+    not run. ``rows``: dicts with ``task``, ``label`` and ``truth``."""
+    tasks = list(dict.fromkeys(r["task"] for r in rows))
+    labels = list(dict.fromkeys(r["label"] for r in rows))
+    cell = {(r["task"], r["label"]): r for r in rows}
+    lines = ["| task | truth | " + " | ".join(labels) + " |", "|---|---|" + "---|" * len(labels)]
+    for t in tasks:
+        truth = next(r["truth"] for r in rows if r["task"] == t)
+        cells = ["-" if cell.get((t, lab)) is None else cell_text(cell[(t, lab)], truth) for lab in labels]
+        lines.append(f"| `{t}` | {truth:g} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def record_run(out: Path, rec: dict, compute) -> dict:
+    """Time ``compute()`` (a dict of results, merged into ``rec``; a ValueError — a refusal or a
+    diverged training, a result too — is recorded as ``mi=None, error=...``), add ``seconds``,
+    append ``rec`` to the JSON-lines file ``out`` and print it. Returns ``rec``."""
+    t0 = time.perf_counter()
+    try:
+        rec.update(compute())
+    except ValueError as exc:
+        rec.update(mi=None, error=str(exc)[:300])
+    rec["seconds"] = time.perf_counter() - t0
+    with out.open("a") as fh:
+        fh.write(json.dumps(rec) + "\n")
+    print(json.dumps(rec), flush=True)
+    return rec
+

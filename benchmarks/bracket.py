@@ -15,11 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+import _harness as H  # noqa: E402  (imports neither torch nor mi_estimators)
 
 ESTIMATORS = ("infonce", "club", "l1out", "ba", "doe")
 LEVELS = (2.0, 6.0, 10.0)
@@ -54,19 +55,15 @@ def run(out: Path, seeds) -> None:
                     rec = dict(task=kind, mi_true=level, seed=seed, estimator=est)
                     if (kind, level, seed, est) in done:
                         continue
-                    t0 = time.perf_counter()
-                    try:
+
+                    def compute():
                         with warnings.catch_warnings():
                             warnings.simplefilter("ignore")
                             r = estimate_mi(x, y, est, seed=seed, num_threads=1)
-                        rec.update(mi=r.mi, stderr=r.stderr, interval=list(r.interval),
-                                   steps_run=r.details.get("steps_run"))
-                    except ValueError as exc:
-                        rec.update(mi=None, error=str(exc)[:300])
-                    rec["seconds"] = time.perf_counter() - t0
-                    with out.open("a") as fh:
-                        fh.write(json.dumps(rec) + "\n")
-                    print(json.dumps(rec), flush=True)
+                        return dict(mi=r.mi, stderr=r.stderr, interval=list(r.interval),
+                                    steps_run=r.details.get("steps_run"))
+
+                    H.record_run(out, rec, compute)
 
 
 def summary(out: Path) -> str:

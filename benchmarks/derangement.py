@@ -21,11 +21,12 @@ import argparse
 import json
 import math
 import sys
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+import _harness as H  # noqa: E402  (imports neither torch nor mi_estimators)
 
 BOUNDS = ("nwj", "js", "smile", "dv")
 LEVELS = (2.0, 4.0, 6.0, 8.0, 10.0)
@@ -102,22 +103,17 @@ def run(out: Path, seeds, bounds, levels) -> None:
                     rec = dict(bound=bound, mi_true=level, seed=seed, negatives=mode)
                     if _key(rec) in done:
                         continue
-                    t0 = time.perf_counter()
-                    try:
+
+                    def compute():
                         with warnings.catch_warnings():
                             warnings.simplefilter("ignore")
                             if mode == "derangement-train":
-                                rec.update(_train_deranged_eval_all(x, y, bound, seed))
-                            else:
-                                r = estimate_mi(x, y, bound, seed=seed, negatives=mode, num_threads=1)
-                                rec.update(mi=r.mi, stderr=r.stderr, interval=list(r.interval),
-                                           steps_run=r.details.get("steps_run"), warnings=list(r.warnings))
-                    except ValueError as exc:   # a diverged training is a result too
-                        rec.update(mi=None, error=str(exc)[:300])
-                    rec["seconds"] = time.perf_counter() - t0
-                    with out.open("a") as fh:
-                        fh.write(json.dumps(rec) + "\n")
-                    print(json.dumps(rec), flush=True)
+                                return _train_deranged_eval_all(x, y, bound, seed)
+                            r = estimate_mi(x, y, bound, seed=seed, negatives=mode, num_threads=1)
+                            return dict(mi=r.mi, stderr=r.stderr, interval=list(r.interval),
+                                        steps_run=r.details.get("steps_run"), warnings=list(r.warnings))
+
+                    H.record_run(out, rec, compute)   # a diverged training (ValueError) is a result too
 
 
 def summary(out: Path) -> str:
