@@ -150,25 +150,22 @@ def debias_by_simulation(rho_hat, n: int, dim_x: int, dim_y: int, statistic, *, 
 
     t_min = -0.999 * float(np.min(1.0 / (1.0 - r2))) if rho_hat.size else 0.0   # rho(t_min) just below 1
 
+    def bisect(level, lo, hi, midpoint):
+        """``t`` in ``[lo, hi]`` with ``mean(lo) > level >= mean(hi)`` narrowed ``iterations`` times."""
+        for _ in range(iterations):
+            mid = midpoint(lo, hi)
+            lo, hi = (mid, hi) if mean(mid) > level else (lo, mid)
+        return midpoint(lo, hi)
+
     def solve(level, raise_ok=False):
         """The noise floor where the simulated mean crosses ``level`` (t < 0 only if ``raise_ok``)."""
         if mean(0.0) <= level:
             if not raise_ok:
                 return 0.0
-            if mean(t_min) <= level:
-                return t_min
-            lo, hi = t_min, 0.0                      # linear bisection: mean(lo) > level >= mean(hi)
-            for _ in range(iterations):
-                mid = 0.5 * (lo + hi)
-                lo, hi = (mid, hi) if mean(mid) > level else (lo, mid)
-            return 0.5 * (lo + hi)
+            return t_min if mean(t_min) <= level else bisect(level, t_min, 0.0, lambda a, b: 0.5 * (a + b))
         if t_max == 0.0 or mean(t_max) >= level:
             return t_max
-        lo, hi = t_max * 1e-12, t_max
-        for _ in range(iterations):
-            mid = float(np.sqrt(lo * hi))
-            lo, hi = (mid, hi) if mean(mid) > level else (lo, mid)
-        return float(np.sqrt(lo * hi))
+        return bisect(level, t_max * 1e-12, t_max, lambda a, b: float(np.sqrt(a * b)))
 
     t = solve(target)
     rho = noise_floor_path(rho_hat, t)

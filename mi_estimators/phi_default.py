@@ -24,7 +24,7 @@ import numpy as np
 from mi_estimators._checks import check_choice
 from mi_estimators.canonical import canonical_correlations  # re-exported: its former home
 from mi_estimators.options import CriticOptions, TrainOptions
-from mi_estimators.result import MIResult, to_jsonable
+from mi_estimators.result import MIResult, jackknife_stderr, to_jsonable
 
 __all__ = ["PHI_ROUTES", "PHI_PLUGIN_OPTIONS", "PHI_BIAS_ALLOWANCE", "PHI_COPULA_LEVEL", "DEGENERATE_RHO",
            "ATTENUATION_RHO", "phi_route",
@@ -140,10 +140,10 @@ def gaussian_copula_phi_parts(x: np.ndarray, y: np.ndarray, divergence: str, alp
         return out
     parts = np.array_split(np.random.default_rng(seed).permutation(n), groups)
     thetas = np.array([phi(canonical_correlations(np.delete(nx, p, 0), np.delete(ny, p, 0))) for p in parts])
-    se_jack = float(np.sqrt((groups - 1) / groups * np.sum((thetas - thetas.mean()) ** 2))) \
-        if np.all(np.isfinite(thetas)) else math.inf        # a group's φ-MI can be infinite (reverse χ²)
+    se_jack = jackknife_stderr(thetas) if np.all(np.isfinite(thetas)) else math.inf   # reverse χ² can be infinite
     out.update(stderr=se_jack, stderr_jackknife=se_jack)
-    if not debias or rho.max(initial=0.0) > DEGENERATE_RHO:
+    out["degenerate"] = bool(rho.max(initial=0.0) > DEGENERATE_RHO)
+    if not debias or out["degenerate"]:
         return out
     if _may_be_infinite(divergence, alpha):
         # match on S / (1 + S), bounded: one simulated draw past the divergence's pole would make
@@ -156,9 +156,8 @@ def gaussian_copula_phi_parts(x: np.ndarray, y: np.ndarray, divergence: str, alp
             return u / (1.0 - u) if u < 1.0 else math.inf
 
         units = to_unit(thetas)
-        se_unit = float(np.sqrt((groups - 1) / groups * np.sum((units - units.mean()) ** 2)))
         fit = debias_by_simulation(rho, n, *dims, lambda r: to_unit(phi(r)), draws=DEBIAS_DRAWS, seed=seed,
-                                   stderr_floor=se_unit)
+                                   stderr_floor=jackknife_stderr(units))
         fit.update({k: from_unit(float(fit[k])) for k in ("value", "value_low", "value_high")})
         out["near_pole"] = bool(np.any(units >= 1.0) or np.any(np.asarray(fit["simulated"]) >= 1.0))
     else:
@@ -216,7 +215,7 @@ def _copula_result(x, y, div, alpha, seed) -> MIResult:
     else:
         interval = out.get("interval") or normal_interval(mi, se)
         top = max(out["canonical_correlations"], default=0.0)
-        if top > DEGENERATE_RHO:
+        if out.get("degenerate"):
             notes.append(Caveat(f"a canonical correlation of the normal scores is {top:.12f}: the dependence is "
                                 "(nearly) deterministic, the Gaussian-copula value is degenerate (its KL-MI is "
                                 "infinite) and is reported uncorrected; treat it as a bound, not an estimate"))

@@ -46,7 +46,7 @@ import numpy as np
 
 from mi_estimators._checks import check_choice, check_int
 from mi_estimators.options import CriticOptions, TrainOptions, field_names
-from mi_estimators.result import Caveat, MIResult, t_interval, to_jsonable
+from mi_estimators.result import Caveat, MIResult, jackknife_stderr, t_interval, to_jsonable
 
 __all__ = ["PLUGIN_FORMS", "PLUGIN_RATIO_BOUND", "PLUGIN_HIDDEN", "PLUGIN_N_CRITICS", "PLUGIN_JACKKNIFE_GROUPS",
            "PLUGIN_MAX_HELDOUT", "DEFAULT_FORM", "HEAVY_TAILED", "OWN_OPTIONS", "option_names",
@@ -168,9 +168,7 @@ def plugin_phi_mi_se(scores, divergence="kl", *, alpha: float | None = None, for
     for part in parts:
         keep = torch.as_tensor(np.setdiff1d(order, part), device=scores.device)
         thetas.append(float(plugin_phi_mi(scores[keep][:, keep], divergence, alpha=alpha, form=form)))
-    thetas = np.asarray(thetas)
-    se = math.sqrt((g - 1) / g * float(((thetas - thetas.mean()) ** 2).sum()))
-    return value, se
+    return value, jackknife_stderr(thetas)
 
 
 def fit_ratio_critic(x: np.ndarray, y: np.ndarray, *, seed: int, train: TrainOptions, critic: CriticOptions,

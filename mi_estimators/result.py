@@ -16,8 +16,8 @@ from typing import Mapping
 
 import numpy as np
 
-__all__ = ["MIResult", "to_jsonable", "t_interval", "normal_interval", "UNITS", "NATS_PER_UNIT", "Caveat",
-           "emit_warnings"]
+__all__ = ["MIResult", "to_jsonable", "t_interval", "normal_interval", "jackknife_stderr", "UNITS",
+           "NATS_PER_UNIT", "Caveat", "emit_warnings"]
 
 #: Units an estimate can be reported in, and how many nats one of each is.
 NATS_PER_UNIT = {"nats": 1.0, "bits": math.log(2.0)}
@@ -84,6 +84,15 @@ def t_interval(mi: float, se_sampling: float, dof_sampling: int, seed_var_of_mea
     q = float(stats.t.ppf(0.975, dof))
     se = math.sqrt(total)
     return se, (mi - q * se, mi + q * se)
+
+
+def jackknife_stderr(group_values) -> float:
+    r"""Delete-a-group jackknife standard error from the G leave-one-group-out values
+    :math:`\hat\theta_g`: :math:`\sqrt{\frac{G-1}{G}\sum_g(\hat\theta_g - \bar\theta)^2}`
+    (Efron & Stein 1981)."""
+    values = np.asarray(group_values, dtype=float)
+    g = values.size
+    return math.sqrt((g - 1) / g * float(((values - values.mean()) ** 2).sum()))
 
 
 def normal_interval(mi: float, se: float) -> tuple[float, float]:
