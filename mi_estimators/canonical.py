@@ -23,29 +23,35 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["canonical_correlations", "wishart_identity_draws", "simulated_canonical_correlations",
+__all__ = ["orthonormal_basis", "canonical_correlations", "wishart_identity_draws", "simulated_canonical_correlations",
            "noise_floor_path", "debias_by_simulation", "DEBIAS_DRAWS"]
 
 #: Wishart draws in :func:`debias_by_simulation` (the same draws at every step of its search).
 DEBIAS_DRAWS = 32
 
 
+def orthonormal_basis(a: np.ndarray, name: str, use: str = "") -> np.ndarray:
+    r"""An orthonormal basis ``Q`` (n × d) of the centred columns of ``a`` (QR of the centred
+    columns scaled to unit norm, so that columns of very different scales — 1e-75 next to 1e75 —
+    are not mistaken for dependent ones). Linearly dependent centred columns (a constant or
+    repeated column, a linear combination of the others, or no more rows than columns) are a
+    ValueError naming ``name``; ``use`` ends its advice (e.g. ``" before using the CCA estimator"``)."""
+    centred = a - a.mean(0)
+    norms = np.linalg.norm(centred, axis=0)
+    q, r = np.linalg.qr(centred / np.where(norms > 0, norms, 1.0))
+    if a.shape[0] <= a.shape[1] or norms.max(initial=0.0) == 0 or np.abs(np.diag(r)).min() <= 1e-10:
+        raise ValueError(f"the covariance of {name} is singular: the columns of {name} are linearly dependent after "
+                         f"centring (a constant or repeated column, a linear combination of the others, or n = "
+                         f"{a.shape[0]} rows for {a.shape[1]} columns); drop redundant columns of {name}{use}")
+    return q
+
+
 def canonical_correlations(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     r"""Sample canonical correlations of two blocks, in decreasing order: the singular values of
-    :math:`Q_x^\top Q_y` (:math:`Q` the orthonormal factor of each centred block), clipped to
-    :math:`[0, 1 - 10^{-12}]`. Length :math:`\min(d_x, d_y)`. A block whose centred columns are
-    (numerically) linearly dependent — a constant or repeated column, or fewer rows than columns
-    — is a ValueError: its canonical correlations are not defined."""
-    def orthonormal(a, name):
-        q, r = np.linalg.qr(a - a.mean(0))
-        diag = np.abs(np.diag(r))
-        if a.shape[0] <= a.shape[1] or diag.min() <= 1e-10 * max(diag.max(), 1e-300):
-            raise ValueError(f"the columns of {name} are linearly dependent after centring (a constant or repeated "
-                             f"column, or n = {a.shape[0]} rows for {a.shape[1]} columns): canonical correlations "
-                             f"are not defined; drop redundant columns of {name} or give more rows")
-        return q
-
-    rho = np.linalg.svd(orthonormal(x, "x").T @ orthonormal(y, "y"), compute_uv=False)
+    :math:`Q_x^\top Q_y` (:func:`orthonormal_basis` of each block), clipped to
+    :math:`[0, 1 - 10^{-12}]`. Length :math:`\min(d_x, d_y)`. Linearly dependent columns in a
+    block are a ValueError: its canonical correlations are not defined."""
+    rho = np.linalg.svd(orthonormal_basis(x, "x").T @ orthonormal_basis(y, "y"), compute_uv=False)
     return np.clip(rho, 0.0, 1.0 - 1e-12)
 
 

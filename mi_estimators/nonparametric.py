@@ -34,6 +34,7 @@ from scipy.spatial import cKDTree
 from scipy.special import digamma
 
 from mi_estimators._checks import as_rng, check_choice, check_int, check_xy
+from mi_estimators.canonical import orthonormal_basis
 from mi_estimators.discrete import _discrete, _mixed_ksg
 from mi_estimators.result import Caveat, MIResult, emit_warnings, normal_interval, to_jsonable
 
@@ -329,12 +330,6 @@ def _sum_digamma_half(nu: int, p: int) -> float:
     return float(digamma((nu - np.arange(p)) / 2.0).sum())
 
 
-def _unit_columns(a: np.ndarray) -> np.ndarray:
-    """``a`` with each non-zero column divided by its Euclidean norm."""
-    norms = np.linalg.norm(a, axis=0)
-    return a / np.where(norms > 0, norms, 1.0)
-
-
 def _gaussian(x, y, *, bias_correction: bool = True, seed=None) -> dict:
     del seed  # deterministic
     n, dx = x.shape
@@ -344,23 +339,10 @@ def _gaussian(x, y, *, bias_correction: bool = True, seed=None) -> dict:
             f"the Gaussian/CCA estimator needs n >= dx + dy + 2 = {dx + dy + 2} samples for a "
             f"non-singular covariance, got n = {n}"
         )
-    # Centred columns scaled to unit norm (a constant column stays 0): the column spaces, and
-    # so CCA, are unchanged, and the singularity check below no longer mistakes columns of
-    # very different scales (1e-75 next to 1e75) for a singular covariance.
-    xc, yc = _unit_columns(x - x.mean(axis=0)), _unit_columns(y - y.mean(axis=0))
     # Orthonormal bases of the centred column spaces; their cross product has the
     # canonical correlations as singular values (numerically stabler than inverting Sxx).
-    qx, rx = np.linalg.qr(xc)
-    qy, ry = np.linalg.qr(yc)
-    for name, r, a in (("x", rx, xc), ("y", ry, yc)):
-        diag = np.abs(np.diag(r))
-        scale = np.linalg.norm(a, axis=0).max()
-        if scale == 0 or diag.min() <= 1e-10 * scale:
-            raise ValueError(
-                f"the covariance of {name} is singular (a column is constant or a linear "
-                f"combination of the others); drop redundant columns of {name} before "
-                "using the Gaussian/CCA estimator"
-            )
+    qx = orthonormal_basis(x, "x", " before using the Gaussian/CCA estimator")
+    qy = orthonormal_basis(y, "y", " before using the Gaussian/CCA estimator")
     rho = np.clip(np.linalg.svd(qx.T @ qy, compute_uv=False), 0.0, 1.0)
     one_minus = (1.0 - rho) * (1.0 + rho)
     if one_minus.min() <= 1e-12:
