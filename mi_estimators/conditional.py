@@ -35,7 +35,8 @@ from scipy.special import digamma
 
 from mi_estimators._checks import as_rng, check_choice, check_int
 from mi_estimators.copula import copula_normalize
-from mi_estimators.nonparametric import _count_within, _standardise, _sum_digamma_half
+from mi_estimators.nonparametric import _standardise, _sum_digamma_half
+from mi_estimators.range_count import count_within
 
 __all__ = ["ksg_cmi", "gaussian_copula_cmi", "CMI_ESTIMATORS"]
 
@@ -47,9 +48,9 @@ def _ksg_cmi_terms(x, y, z, k: int) -> np.ndarray:
     joint = np.concatenate([x, y, z], axis=1)
     dist, _ = cKDTree(joint).query(joint, k=k + 1, p=np.inf)
     radius = np.nextafter(dist[:, k], 0.0)       # strictly closer than eps
-    n_xz = _count_within(np.concatenate([x, z], axis=1), radius, 1) - 1
-    n_yz = _count_within(np.concatenate([y, z], axis=1), radius, 1) - 1
-    n_z = _count_within(z, radius, 1) - 1
+    n_xz = count_within(np.concatenate([x, z], axis=1), radius, 1) - 1
+    n_yz = count_within(np.concatenate([y, z], axis=1), radius, 1) - 1
+    n_z = count_within(z, radius, 1) - 1
     return digamma(k) - digamma(n_xz + 1) - digamma(n_yz + 1) + digamma(n_z + 1)
 
 

@@ -26,7 +26,7 @@ This module imports numpy, scipy and scikit-learn only (no torch).
 from __future__ import annotations
 
 import math
-import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 import numpy as np
@@ -36,6 +36,7 @@ from scipy.special import digamma
 from mi_estimators._checks import as_rng, check_choice, check_int, check_xy
 from mi_estimators.canonical import orthonormal_basis
 from mi_estimators.discrete import _discrete, _mixed_ksg
+from mi_estimators.range_count import count_within, thread_count
 from mi_estimators.result import Caveat, MIResult, emit_warnings, normal_interval, to_jsonable
 
 __all__ = [
@@ -75,9 +76,9 @@ def _ksg_pointwise(
 
     ``eps[i]`` is the max-norm distance from z_i = (x_i, y_i) to its k-th nearest neighbour
     in the joint space; ``n_x[i] = #{j != i : ||x_j - x_i||_inf < eps[i]}`` (strict), and
-    likewise ``n_y``. The strict inequality is a ball query of radius nextafter(eps, 0):
-    the KD-tree (and the sorted search of one-column marginals) computes max-norm distances
-    with the same float subtractions in the joint and marginal spaces, so the comparison is exact.
+    likewise ``n_y``. The strict inequality is a count within radius nextafter(eps, 0): the
+    joint KD-tree and the marginal counts (:func:`mi_estimators.range_count.count_within`) test
+    the same float subtractions per column, so the comparison is exact.
 
     The points are queried in the tree's own order (``cKDTree.indices``: neighbouring queries
     visit the same nodes, so they hit the cache); the answers are put back in sample order.
@@ -90,79 +91,13 @@ def _ksg_pointwise(
     eps = np.empty(z.shape[0])
     eps[order] = dist[:, 0]
     radius = np.nextafter(eps, 0.0)
-    n_x = _count_within(x, radius, workers, order) - 1
-    n_y = _count_within(y, radius, workers, order) - 1
-    return eps, n_x, n_y
-
-
-def _count_sorted(a: np.ndarray, radius: np.ndarray) -> np.ndarray:
-    """#{j : |a_j - a_i| <= radius[i]} for one column ``a`` (n,), exactly as a tree decides it.
-
-    A tree tests ``fabs(a_j - a_i) <= r`` on the float difference. ``fl(s_j - a_i)`` is
-    non-decreasing along the sorted values ``s``, so the points that pass form one run of
-    ``s``: binary search finds its ends approximately (``a_i ± r`` are rounded sums), and each
-    end then moves (a whole block of equal values at a time) until the tree's own test changes
-    exactly there. O(n log n).
-    """
-    order = np.argsort(a, kind="stable")
-    s = a[order]
-    r = radius[order]
-    n = s.shape[0]
-    hi = np.searchsorted(s, s + r, side="right")   # queries in sorted order: cache friendly
-    lo = np.searchsorted(s, s - r, side="left")
-
-    def move(ends, valid, passes, jump):
-        # one distinct value per round (equal values give equal differences: a tie block moves at once)
-        while True:
-            idx = np.flatnonzero(valid(ends))
-            idx = idx[passes(ends, idx)]
-            if idx.size == 0:
-                return
-            ends[idx] = jump(ends, idx)
-
-    move(hi, lambda e: e < n, lambda e, i: s[e[i]] - s[i] <= r[i],                 # take in passing points
-         lambda e, i: np.searchsorted(s, s[e[i]], side="right"))
-    move(hi, lambda e: e > 0, lambda e, i: s[e[i] - 1] - s[i] > r[i],              # give back failing ones
-         lambda e, i: np.searchsorted(s, s[e[i] - 1], side="left"))
-    move(lo, lambda e: e > 0, lambda e, i: s[e[i] - 1] - s[i] >= -r[i],
-         lambda e, i: np.searchsorted(s, s[e[i] - 1], side="left"))
-    move(lo, lambda e: e < n, lambda e, i: s[e[i]] - s[i] < -r[i],
-         lambda e, i: np.searchsorted(s, s[e[i]], side="right"))
-    counts = np.empty(n, dtype=np.int64)
-    counts[order] = hi - lo
-    return counts
-
-
-def _count_within(a: np.ndarray, radius: np.ndarray, workers: int, order: np.ndarray | None = None) -> np.ndarray:
-    """#{j : ||a_j - a_i||_inf <= radius[i]} for every i (self included).
-
-    One column: a sorted search (:func:`_count_sorted`), 3-4x faster than a tree at n = 10^6.
-    More columns: sklearn's KDTree, which counts whole nodes that lie inside the ball (3-5x
-    faster than cKDTree.query_ball_point when the counts are large, as in the marginal spaces of
-    KSG), queried in the tree's own order (1.8x faster at 2 + 2 dims, n = 10^5; 1.6x at 10^6
-    against the joint tree's order); queries are chunked over threads when workers != 1 (the
-    tree releases the GIL). ``order`` is not used (kept for callers).
-    """
-    if a.shape[1] == 1:
-        return _count_sorted(a[:, 0], radius)
-    from sklearn.neighbors import KDTree
-
-    tree = KDTree(a, metric="chebyshev")
-    order = tree.get_arrays()[1]   # the tree's own order of the points (its idx_array)
-    a_o, r_o = a[order], radius[order]
-    n_threads = (os.cpu_count() or 1) if workers == -1 else workers
-    if n_threads <= 1 or a.shape[0] < 2048:
-        counts = tree.query_radius(a_o, r_o, count_only=True)
+    n_threads = thread_count(workers)
+    if n_threads > 1:   # the two sides at once (numpy and the trees release the GIL)
+        with ThreadPoolExecutor(2) as pool:
+            sides = list(pool.map(lambda a: count_within(a, radius, max(1, n_threads // 2)), (x, y)))
     else:
-        from concurrent.futures import ThreadPoolExecutor
-
-        chunks = np.array_split(np.arange(a.shape[0]), n_threads)
-        with ThreadPoolExecutor(n_threads) as pool:
-            parts = pool.map(lambda idx: tree.query_radius(a_o[idx], r_o[idx], count_only=True), chunks)
-            counts = np.concatenate(list(parts))
-    out = np.empty(a.shape[0], dtype=np.int64)
-    out[order] = counts
-    return out
+        sides = [count_within(a, radius, 1) for a in (x, y)]
+    return eps, sides[0] - 1, sides[1] - 1
 
 
 def _ksg_estimate(x: np.ndarray, y: np.ndarray, k: int, workers: int) -> tuple[float, np.ndarray, np.ndarray]:
@@ -252,7 +187,8 @@ def _ksg(
         # variance scales like 1/n (Holmes & Nemenman 2019), so se = sd(block estimates)/sqrt(m).
         perm = rng.permutation(n)
         blocks = np.array_split(perm, n_blocks)
-        est = np.array([_ksg_estimate(x[b], y[b], k, workers)[0] for b in blocks])
+        with ThreadPoolExecutor(max(1, thread_count(workers))) as pool:   # one thread per block at a time
+            est = np.array(list(pool.map(lambda b: _ksg_estimate(x[b], y[b], k, 1)[0], blocks)))
         se = float(est.std(ddof=1) / math.sqrt(n_blocks))
         details["n_blocks"] = n_blocks
         details["block_estimates"] = est.tolist()
@@ -281,8 +217,9 @@ def ksg_mi(
     its k-th nearest neighbour in the joint space, and :math:`n_x(i)` counts the
     :math:`j \ne i` with :math:`\|x_j - x_i\|_\infty < \varepsilon_i` (strict), likewise
     :math:`n_y(i)`. The k-NN search uses ``scipy.spatial.cKDTree``; the counts use a sorted
-    search for a one-column side and ``sklearn.neighbors.KDTree`` otherwise: O(n log n) in low
-    dimension (KD-trees degrade towards O(n²) as the dimension grows).
+    search for a one-column side, a wavelet matrix over the two columns' ranks for a two-column
+    side and ``sklearn.neighbors.KDTree`` otherwise (:mod:`mi_estimators.range_count`):
+    O(n log n) in low dimension (KD-trees degrade towards O(n²) as the dimension grows).
 
     Parameters
     ----------
@@ -300,7 +237,9 @@ def ksg_mi(
         ignores that the terms share neighbours. Against the Monte Carlo sd over seeds,
         blocks gave 0.8-0.9x and pointwise 0.7-0.85x (docs/estimators/nonparametric.md):
         both under-state it by ~10-20%. Neither includes the bias, which dominates at large MI.
-    workers : threads for the tree queries (-1: all cores).
+    workers : threads (-1: all cores) for the joint tree query, the two sides' counts (run at
+        once) and the blocks of ``stderr="blocks"`` (run in parallel); the answer does not
+        depend on it.
     seed : seed of the tie-breaking noise and the block split; None means 0 (deterministic).
     full_output : return ``{"mi", "stderr", "details"}`` instead of the float.
 

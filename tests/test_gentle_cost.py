@@ -1,6 +1,7 @@
 """The faster forms of issue 20 give the answers of the slow ones: KSG's sorted one-column
-counts, Mardia's skewness by the third-moment tensor, one-argsort normal scores, and the
-copula test's seeded subsamples beyond its budget (recorded in the result)."""
+counts and two-column rank counts, Mardia's skewness by the third-moment tensor, one-argsort
+normal scores, and the copula test's seeded subsamples beyond its budget (recorded in the
+result)."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 from scipy.special import digamma, ndtri
 from scipy.stats import rankdata
 
-from mi_estimators import copula, nonparametric
+from mi_estimators import copula, nonparametric, range_count
 
 
 def _brute_counts(a: np.ndarray, radius: np.ndarray) -> np.ndarray:
@@ -27,7 +28,67 @@ def test_sorted_counts_equal_the_trees_test_exactly(kind):
     j = rng.integers(0, 700, 700)
     radius[::3] = np.abs(a[j] - a)[::3]                     # radii exactly at another point
     radius[1::3] = np.nextafter(np.abs(a[j] - a)[1::3], 0)  # and just below one
-    np.testing.assert_array_equal(nonparametric._count_sorted(a, radius), _brute_counts(a, radius))
+    np.testing.assert_array_equal(range_count.count_sorted(a, radius), _brute_counts(a, radius))
+
+
+def _brute_square_counts(a: np.ndarray, radius: np.ndarray) -> np.ndarray:
+    return (np.abs(a[None, :, :] - a[:, None, :]).max(-1) <= radius[:, None]).sum(axis=1)
+
+
+@pytest.mark.parametrize("kind", ["continuous", "ties", "offset", "one-value-column"])
+def test_two_column_rank_counts_equal_the_all_pairs_test_exactly(kind):
+    rng = np.random.default_rng(5)
+    n = 900
+    a = rng.standard_normal((n, 2))
+    a[:, 1] += 0.7 * a[:, 0]
+    if kind == "ties":
+        a = np.round(a * 3) / 3
+    if kind == "offset":
+        a = a * 1e-3 + np.array([3e8, -7e7])
+    if kind == "one-value-column":
+        a[:, 1] = 2.5
+    radius = np.abs(rng.standard_normal(n)) * np.abs(a - a.mean(0)).mean()
+    j = rng.integers(0, n, n)
+    gap = np.abs(a[j] - a).max(1)
+    radius[::3] = gap[::3]                        # radii exactly at another point's distance
+    radius[1::3] = np.nextafter(gap[1::3], 0)     # and just below it
+    radius[5] = 0.0
+    expected = _brute_square_counts(a, radius)
+    np.testing.assert_array_equal(range_count.count_in_squares(a, radius), expected)
+    np.testing.assert_array_equal(range_count.count_within(a, radius), expected)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 64, 65])
+def test_rectangle_counts_at_tiny_sizes_and_power_of_two_edges(n):
+    rng = np.random.default_rng(n)
+    seq = rng.permutation(n)
+    lo = rng.integers(0, n + 1, 40)
+    hi = np.maximum(lo, rng.integers(0, n + 1, 40))
+    vlo = rng.integers(0, n + 1, 40)
+    vhi = np.maximum(vlo, rng.integers(0, n + 1, 40))
+    expected = [int(((seq[a:b] >= c) & (seq[a:b] < d)).sum()) for a, b, c, d in zip(lo, hi, vlo, vhi)]
+    np.testing.assert_array_equal(range_count.count_in_rectangles(seq, lo, hi, vlo, vhi), expected)
+
+
+def test_two_column_counts_equal_sklearns_kdtree_at_larger_n():
+    from sklearn.neighbors import KDTree
+
+    rng = np.random.default_rng(6)
+    a = rng.standard_normal((20_000, 2))
+    radius = np.abs(rng.standard_normal(20_000)) * 0.1
+    tree = KDTree(a, metric="chebyshev")
+    np.testing.assert_array_equal(range_count.count_in_squares(a, radius),
+                                  tree.query_radius(a, radius, count_only=True))
+
+
+def test_ksg_gives_the_same_answer_on_every_thread_count():
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((3000, 2))
+    y = x + rng.standard_normal((3000, 2))
+    one = nonparametric.ksg_mi(x, y, workers=1, full_output=True)
+    many = nonparametric.ksg_mi(x, y, workers=2, full_output=True)
+    assert one["mi"] == many["mi"] and one["stderr"] == many["stderr"]
+    assert one["details"]["block_estimates"] == many["details"]["block_estimates"]
 
 
 @pytest.mark.parametrize("dims", [(1, 1), (2, 1), (2, 2)])
