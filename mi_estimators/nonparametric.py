@@ -87,11 +87,11 @@ def _ksg_pointwise(
     z = np.concatenate([x, y], axis=1)
     tree = cKDTree(z, balanced_tree=False, compact_nodes=False)   # faster to build; the same distances
     order = tree.indices
-    dist, _ = tree.query(z[order], k=[k + 1], p=np.inf, workers=workers)   # the (k+1)-th only (self is 1st)
+    n_threads = thread_count(workers)
+    dist, _ = tree.query(z[order], k=[k + 1], p=np.inf, workers=n_threads)   # the (k+1)-th only (self is 1st)
     eps = np.empty(z.shape[0])
     eps[order] = dist[:, 0]
     radius = np.nextafter(eps, 0.0)
-    n_threads = thread_count(workers)
     if n_threads > 1:   # the two sides at once (numpy and the trees release the GIL)
         with ThreadPoolExecutor(2) as pool:
             sides = list(pool.map(lambda a: count_within(a, radius, max(1, n_threads // 2)), (x, y)))
@@ -120,7 +120,7 @@ def _ksg(
     noise: float = _TIE_NOISE,
     stderr: str = "blocks",
     n_blocks: int = 10,
-    workers: int = 1,
+    workers: int = -1,
     seed=None,
 ) -> dict:
     n = x.shape[0]
@@ -204,7 +204,7 @@ def ksg_mi(
     noise: float = _TIE_NOISE,
     stderr: str = "blocks",
     n_blocks: int = 10,
-    workers: int = 1,
+    workers: int = -1,
     seed=None,
     full_output: bool = False,
 ):
@@ -237,9 +237,10 @@ def ksg_mi(
         ignores that the terms share neighbours. Against the Monte Carlo sd over seeds,
         blocks gave 0.8-0.9x and pointwise 0.7-0.85x (docs/estimators/nonparametric.md):
         both under-state it by ~10-20%. Neither includes the bias, which dominates at large MI.
-    workers : threads (-1: all cores) for the joint tree query, the two sides' counts (run at
-        once) and the blocks of ``stderr="blocks"`` (run in parallel); the answer does not
-        depend on it.
+    workers : threads for the joint tree query, the two sides' counts (run at once) and the
+        blocks of ``stderr="blocks"`` (run in parallel). -1 (default): the cores this process
+        may use, capped by ``OMP_NUM_THREADS`` where it is set (``mi-bench``'s worker processes
+        set 1); the answer does not depend on it.
     seed : seed of the tie-breaking noise and the block split; None means 0 (deterministic).
     full_output : return ``{"mi", "stderr", "details"}`` instead of the float.
 

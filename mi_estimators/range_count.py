@@ -31,8 +31,19 @@ WAVELET_MAX_N = 1 << 22
 
 
 def thread_count(workers: int) -> int:
-    """Threads meant by a ``workers`` option: -1 is every core, otherwise the number itself."""
-    return (os.cpu_count() or 1) if workers == -1 else workers
+    """Threads meant by a ``workers`` option: the number itself, or for -1 the cores this process
+    may run on (its CPU affinity), capped by ``OMP_NUM_THREADS`` where that is set (as
+    ``mi-bench``'s worker processes set it to 1), so that parallel jobs do not oversubscribe."""
+    if workers != -1:
+        return workers
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:   # not on Linux
+        cores = os.cpu_count() or 1
+    omp = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if omp.isdigit() and int(omp) > 0:
+        cores = min(cores, int(omp))
+    return max(cores, 1)
 
 
 def sorted_runs(a: np.ndarray, radius: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -141,7 +152,7 @@ def count_within(a: np.ndarray, radius: np.ndarray, workers: int = 1) -> np.ndar
 
     d = 1: :func:`count_sorted`; d = 2 (n <= :data:`WAVELET_MAX_N`): :func:`count_in_squares`;
     otherwise sklearn's KDTree, queried in its own point order (cache friendly) and chunked over
-    ``workers`` threads (-1: all cores; the tree releases the GIL).
+    ``workers`` threads (-1: :func:`thread_count`; the tree releases the GIL).
     """
     if a.shape[1] == 1:
         return count_sorted(a[:, 0], radius)

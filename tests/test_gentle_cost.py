@@ -4,6 +4,8 @@ normal scores, and the copula test's seeded subsamples beyond its budget (record
 result)."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from scipy.special import digamma, ndtri
@@ -161,3 +163,13 @@ def test_mi_bench_estimate_ksg_loads_neither_torch_nor_sklearn_nor_pandas(tmp_pa
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
+
+
+def test_all_cores_means_this_process_cores_capped_by_omp_num_threads(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert range_count.thread_count(-1) == 1
+    assert range_count.thread_count(3) == 3   # an explicit number is kept
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert range_count.thread_count(-1) == len(os.sched_getaffinity(0))
+    monkeypatch.setenv("OMP_NUM_THREADS", "not a number")
+    assert range_count.thread_count(-1) == len(os.sched_getaffinity(0))
