@@ -173,3 +173,13 @@ def test_all_cores_means_this_process_cores_capped_by_omp_num_threads(monkeypatc
     assert range_count.thread_count(-1) == len(os.sched_getaffinity(0))
     monkeypatch.setenv("OMP_NUM_THREADS", "not a number")
     assert range_count.thread_count(-1) == len(os.sched_getaffinity(0))
+
+
+def test_two_columns_past_the_wavelet_limit_use_the_tree_with_the_same_counts(monkeypatch):
+    rng = np.random.default_rng(8)
+    a = np.round(rng.standard_normal((500, 2)), 1)
+    radius = np.abs(rng.standard_normal(500)) * 0.3
+    expected = _brute_square_counts(a, radius)
+    monkeypatch.setattr(range_count, "WAVELET_MAX_N", 499)
+    np.testing.assert_array_equal(range_count.count_within(a, radius), expected)
+    np.testing.assert_array_equal(range_count.count_within(a, radius, workers=2), expected)
