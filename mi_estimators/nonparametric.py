@@ -87,7 +87,7 @@ def _ksg_pointwise(
     z = np.concatenate([x, y], axis=1)
     tree = cKDTree(z, balanced_tree=False, compact_nodes=False)   # faster to build; the same distances
     order = tree.indices
-    n_threads = thread_count(workers)
+    n_threads = thread_count(workers, z.shape[0])
     dist, _ = tree.query(z[order], k=[k + 1], p=np.inf, workers=n_threads)   # the (k+1)-th only (self is 1st)
     eps = np.empty(z.shape[0])
     eps[order] = dist[:, 0]
@@ -187,7 +187,7 @@ def _ksg(
         # variance scales like 1/n (Holmes & Nemenman 2019), so se = sd(block estimates)/sqrt(m).
         perm = rng.permutation(n)
         blocks = np.array_split(perm, n_blocks)
-        with ThreadPoolExecutor(max(1, thread_count(workers))) as pool:   # one thread per block at a time
+        with ThreadPoolExecutor(thread_count(workers, n)) as pool:   # one thread per block at a time
             est = np.array(list(pool.map(lambda b: _ksg_estimate(x[b], y[b], k, 1)[0], blocks)))
         se = float(est.std(ddof=1) / math.sqrt(n_blocks))
         details["n_blocks"] = n_blocks

@@ -85,8 +85,9 @@ def test_two_column_counts_equal_sklearns_kdtree_at_larger_n():
 
 def test_ksg_gives_the_same_answer_on_every_thread_count():
     rng = np.random.default_rng(7)
-    x = rng.standard_normal((3000, 2))
-    y = x + rng.standard_normal((3000, 2))
+    n = range_count.PARALLEL_MIN_N * 10   # blocks of n / 10 run threaded too
+    x = rng.standard_normal((n, 2))
+    y = x + rng.standard_normal((n, 2))
     one = nonparametric.ksg_mi(x, y, workers=1, full_output=True)
     many = nonparametric.ksg_mi(x, y, workers=2, full_output=True)
     assert one["mi"] == many["mi"] and one["stderr"] == many["stderr"]
@@ -169,6 +170,7 @@ def test_all_cores_means_this_process_cores_capped_by_omp_num_threads(monkeypatc
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     assert range_count.thread_count(-1) == 1
     assert range_count.thread_count(3) == 3   # an explicit number is kept
+    assert range_count.thread_count(3, n=range_count.PARALLEL_MIN_N - 1) == 1   # too few points to share
     monkeypatch.delenv("OMP_NUM_THREADS")
     assert range_count.thread_count(-1) == len(os.sched_getaffinity(0))
     monkeypatch.setenv("OMP_NUM_THREADS", "not a number")
