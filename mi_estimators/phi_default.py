@@ -88,7 +88,8 @@ def gaussian_copula_phi(x: np.ndarray, y: np.ndarray, divergence: str, alpha=Non
 
 
 def gaussian_copula_phi_parts(x: np.ndarray, y: np.ndarray, divergence: str, alpha=None, *,
-                              groups: int = 20, seed: int = 0, debias: bool = True) -> dict:
+                              groups: int = 20, seed: int = 0, debias: bool = True,
+                              normalized: bool = False) -> dict:
     r"""The φ-MI of the Gaussian copula of ``x, y``, bias-corrected, with its standard error.
 
     Every column is replaced by its normal scores :math:`\Phi^{-1}((\mathrm{rank} - \frac12)/n)`
@@ -116,7 +117,8 @@ def gaussian_copula_phi_parts(x: np.ndarray, y: np.ndarray, divergence: str, alp
     ``debias`` the value is the plug-in and the error the jackknife's. Returns ``value, stderr,
     interval`` (when debiased), ``plugin, bias`` (plug-in − value), ``stderr_jackknife,
     stderr_plugin, debiased, noise_floor, canonical_correlations`` (nats). Fewer rows than
-    ``d_x + d_y + 1``, or linearly dependent columns, is a ValueError.
+    ``d_x + d_y + 1``, or linearly dependent columns, is a ValueError. ``normalized=True``: ``x``
+    and ``y`` are normal scores already (as :func:`phi_route` computed them).
     """
     from mi_estimators.canonical import DEBIAS_DRAWS, canonical_correlations, debias_by_simulation
     from mi_estimators.copula import copula_normalize
@@ -131,7 +133,7 @@ def gaussian_copula_phi_parts(x: np.ndarray, y: np.ndarray, divergence: str, alp
     def phi(r):
         return gaussian_phi_mi(r, divergence, **params)
 
-    nx, ny = copula_normalize(x), copula_normalize(y)
+    nx, ny = (x, y) if normalized else (copula_normalize(x), copula_normalize(y))
     rho = canonical_correlations(nx, ny)
     plugin = float(phi(rho))
     out = dict(value=plugin, stderr=math.inf, plugin=plugin, bias=0.0, stderr_jackknife=math.inf,
@@ -174,9 +176,11 @@ def _may_be_infinite(divergence: str, alpha) -> bool:
     return divergence == "reverse-chi2" or (divergence == "tsallis" and alpha is not None and float(alpha) > 1.0)
 
 
-def phi_route(divergence: str, x: np.ndarray | None = None, y: np.ndarray | None = None) -> tuple[str, str, dict]:
+def phi_route(divergence: str, x: np.ndarray | None = None, y: np.ndarray | None = None, *,
+              normalized: bool = False) -> tuple[str, str, dict]:
     """``(route, reason, test)`` of the φ default for ``divergence`` on checked samples: ``"auto"``
-    for KL; else the Gaussian-copula value when its test does not reject, else the plug-in."""
+    for KL; else the Gaussian-copula value when its test does not reject, else the plug-in.
+    ``normalized=True``: ``x`` and ``y`` are their normal scores already."""
     from mi_estimators.copula import COPULA_TEST_MIN_SAMPLES, copula_normalize, copula_test_checked
     from mi_estimators.divergences import list_divergences
 
@@ -185,7 +189,8 @@ def phi_route(divergence: str, x: np.ndarray | None = None, y: np.ndarray | None
         return "auto", _REASONS["auto"], {}
     if x is None or x.shape[0] < COPULA_TEST_MIN_SAMPLES:
         return "phi-plugin", _REASONS["phi-plugin"].format(div=div, why="too few samples for the copula test: "), {}
-    test = copula_test_checked(copula_normalize(x), copula_normalize(y), normalized=True)
+    scores = (x, y) if normalized else (copula_normalize(x), copula_normalize(y))
+    test = copula_test_checked(*scores, normalized=True)
     p = float(test["pvalue"])
     if p >= PHI_COPULA_LEVEL:
         return "gaussian-copula", _REASONS["gaussian-copula"].format(div=div, p=p, level=PHI_COPULA_LEVEL), test
@@ -202,10 +207,10 @@ def _with_defaults(train: TrainOptions, critic: CriticOptions) -> tuple[TrainOpt
     return train, critic
 
 
-def _copula_result(x, y, div, alpha, seed) -> MIResult:
+def _copula_result(x, y, div, alpha, seed, scores) -> MIResult:
     from mi_estimators.result import Caveat, normal_interval
 
-    out = gaussian_copula_phi_parts(x, y, div, alpha, seed=seed)
+    out = gaussian_copula_phi_parts(*scores, div, alpha, seed=seed, normalized=True)
     mi, se = out["value"], out["stderr"]
     notes = []
     if not math.isfinite(mi):
@@ -256,7 +261,12 @@ def run_phi_default(name: str, x: np.ndarray, y: np.ndarray, *, seed: int, train
     t0 = time.perf_counter()
     options = dict(options)
     div = options.pop("divergence")
-    route, reason, test = phi_route(div, x, y)
+    scores = None   # the normal scores, computed once for the copula test and the copula value
+    if PHI_ROUTES.get(div) != "auto":
+        from mi_estimators.copula import copula_normalize
+
+        scores = (copula_normalize(x), copula_normalize(y))
+    route, reason, test = phi_route(div, *(scores or (x, y)), normalized=scores is not None)
     if route == "auto":
         from mi_estimators.auto import run_auto
 
@@ -273,7 +283,7 @@ def run_phi_default(name: str, x: np.ndarray, y: np.ndarray, *, seed: int, train
             raise ValueError(f"unknown option(s) {unknown} for the φ default; it takes divergence=, alpha= and "
                              "the training and critic options (used when it trains the plug-in's critic)")
         get_divergence(div, **({} if options.get("alpha") is None else {"alpha": options["alpha"]}))
-        res = _copula_result(x, y, div, options.get("alpha"), seed)
+        res = _copula_result(x, y, div, options.get("alpha"), seed, scores)
     else:
         from mi_estimators.phi_plugin import run_phi_plugin
 
