@@ -26,6 +26,7 @@ from scipy.spatial import cKDTree
 from scipy.special import digamma
 
 from mi_estimators._checks import as_2d, as_rng, check_choice, check_int, check_xy
+from mi_estimators.range_count import count_within
 from mi_estimators.result import normal_interval
 
 __all__ = [
@@ -412,9 +413,9 @@ def _standardise(a: np.ndarray) -> np.ndarray:
 
 
 def _count_le(a: np.ndarray, radius: np.ndarray, workers: int) -> np.ndarray:
-    """#{j != i : ||a_j - a_i||_inf <= radius[i]} for every i."""
-    counts = cKDTree(a).query_ball_point(a, radius, p=np.inf, return_length=True, workers=workers)
-    return np.asarray(counts, dtype=np.int64) - 1
+    """#{j != i : ||a_j - a_i||_inf <= radius[i]} for every i (:func:`mi_estimators.range_count.count_within`:
+    by ranks for one or two columns, whatever the counts; a KD-tree beyond)."""
+    return count_within(a, radius, workers) - 1
 
 
 def _kth_distance(a: np.ndarray, k: int, workers: int) -> np.ndarray:
@@ -553,7 +554,8 @@ def mixed_ksg_mi(x, y, k: int = 5, *, formula: str = "digamma", standardize: boo
     ``standardize`` (default) scales every column to unit variance first (the max-norm mixes
     the columns; equal values stay equal). ``stderr``: the estimator on ``n_blocks`` disjoint
     random blocks, sd(block estimates)/sqrt(n_blocks), like ``"ksg"`` (it assumes the variance
-    scales as 1/n and does not include the bias). Uses ``scipy.spatial.cKDTree`` (p = inf).
+    scales as 1/n and does not include the bias). The k-NN search uses ``scipy.spatial.cKDTree``
+    (p = inf), the counts :func:`mi_estimators.range_count.count_within` (exact).
     ``seed`` drives the block split (None means 0). Not clipped: can be slightly negative.
     """
     x, y = check_xy(x, y)

@@ -185,3 +185,17 @@ def test_two_columns_past_the_wavelet_limit_use_the_tree_with_the_same_counts(mo
     monkeypatch.setattr(range_count, "WAVELET_MAX_N", 499)
     np.testing.assert_array_equal(range_count.count_within(a, radius), expected)
     np.testing.assert_array_equal(range_count.count_within(a, radius, workers=2), expected)
+
+
+@pytest.mark.parametrize("cols", [1, 2, 3])
+def test_mixed_ksg_counts_equal_scipys_ball_counts_on_tied_data(cols):
+    from scipy.spatial import cKDTree
+
+    from mi_estimators import discrete
+
+    rng = np.random.default_rng(9)
+    a = rng.integers(0, 4, (2000, cols)).astype(float)
+    a[:, 0] += np.where(rng.random(2000) < 0.5, 0.0, rng.standard_normal(2000))   # atoms and a continuum
+    radius = np.where(rng.random(2000) < 0.3, 0.0, np.abs(rng.standard_normal(2000)) * 0.2)
+    expected = cKDTree(a).query_ball_point(a, radius, p=np.inf, return_length=True) - 1
+    np.testing.assert_array_equal(discrete._count_le(a, radius, 1), expected)
