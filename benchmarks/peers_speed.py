@@ -15,8 +15,10 @@ What is timed (wall seconds of one public call, the best of ``--repeats``):
 - ``mie ksg``: ``ksg_mi(x, y, k=3, stderr="pointwise")`` (the estimate alone, as the peers give;
   one thread, because this script sets ``OMP_NUM_THREADS=1`` for every contender and
   ``workers=-1`` respects it), ``mie ksg (default)``: ``ksg_mi(x, y)`` with its block standard
-  error (about 2x the work), and ``every core``: ``workers=`` the number of cores this process
-  may use, what a user's default call gets (none of the peers splits one estimate over threads);
+  error (about 2x the work), and ``every core``: the same two with ``workers=`` the number of
+  cores this process may use, as ``workers=-1`` (the default) gives a user whose
+  ``OMP_NUM_THREADS`` is unset (none of the peers splits one estimate over threads, and none
+  computes a standard error);
 - scikit-learn: ``mutual_info_regression(x, y, n_neighbors=3)`` (one x column: its KSG per feature);
 - npeet-plus: ``mi(x, y, k=3, base=e)``; ennemi: ``estimate_mi(y, x, k=3, max_threads=1)``
   (one x column); bmi (benchmark-mi 0.1.3): ``KSGEnsembleFirstEstimator(neighborhoods=(3,),
@@ -93,6 +95,7 @@ def contenders(dx: int):
         "mie ksg": lambda x, y: ksg_mi(x, y, k=3, stderr="pointwise"),
         "mie ksg (default, block stderr)": lambda x, y: ksg_mi(x, y, k=3),
         "mie ksg, every core": lambda x, y: ksg_mi(x, y, k=3, stderr="pointwise", workers=_CORES),
+        "mie ksg (default, block stderr), every core": lambda x, y: ksg_mi(x, y, k=3, workers=_CORES),
     }
     notes = {}
     try:
@@ -195,6 +198,8 @@ def main(argv=None) -> None:
     p.add_argument("--cap", type=float, default=60.0,
                    help="a contender whose call took longer than this is not run at larger n")
     p.add_argument("--bmi-python", default="/tmp/bmi-venv/bin/python")
+    p.add_argument("--check-max-n", type=int, default=100_000,
+                   help="compare every peer's KSG core with ours on the raw samples up to this n")
     p.add_argument("--json", default=None, help="write every measurement here")
     p.add_argument("--md", default=None, help="write the markdown tables here")
     args = p.parse_args(argv)
@@ -236,7 +241,7 @@ def main(argv=None) -> None:
                     print(f"d = {d}+{d} n = {n:8d} {'bmi KSGEnsembleFirstEstimator':36s} {res['seconds']:9.3f} s", flush=True)
                     if res["seconds"] > args.cap:
                         slow.add("bmi KSGEnsembleFirstEstimator")
-            if n <= 100_000:
+            if n <= args.check_max_n:
                 diffs = same_answer(x, y)
                 if n in bmi_diff:
                     diffs["bmi KSG (chebyshev)"] = bmi_diff[n]

@@ -79,8 +79,9 @@ _UNITS = 8
 #: Rows of held-out data scored at once (bounds memory at large n).
 _EVAL_CHUNK = 8192
 
-#: The :class:`mi_estimators.options.TrainOptions` fields the flow uses (``progress`` is accepted and
-#: ignored); another field set away from its default is refused.
+#: The :class:`mi_estimators.options.TrainOptions` fields the flow uses (``progress`` shows a bar
+#: with the held-out log-likelihood and the model's MI); another field set away from its default
+#: is refused.
 FLOW_TRAIN_FIELDS = ("steps", "batch_size", "lr", "eval_every", "patience", "heldout_fraction", "device", "dtype",
                      "weight_decay", "split_seed", "num_threads", "cuda_graph", "progress")
 
@@ -209,18 +210,30 @@ def _fit(model, train_xy, heldout_xy, train: TrainOptions, seed: int, device) ->
     stopping = training._EarlyStopping(list(model.parameters()), k, train.patience, device)
     xs, ys = training.selection_subset(xh, yh, training.SELECTION_HELDOUT_MAX, seed)  # the readout uses all
     history, t0, n_acc, step = [], time.perf_counter(), 0, 0
-    for step in range(1, train.steps + 1):
-        step_fn(*next(stream))
-        n_acc += 1
-        if step % train.eval_every and step != train.steps:
-            continue
-        val = _heldout_parts(model, xs, ys)[0].cpu()
-        history.append(dict(step=step, train_loss=(loss_acc / n_acc).cpu().tolist(), heldout=val.tolist()))
-        loss_acc.zero_()
-        n_acc = 0
-        stopping.update(val, step)
-        if not stopping.active.any():
-            break
+    bar = None
+    if train.progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=train.steps, desc="training flow", unit="step")
+    try:
+        for step in range(1, train.steps + 1):
+            step_fn(*next(stream))
+            n_acc += 1
+            if step % train.eval_every and step != train.steps:
+                continue
+            val = _heldout_parts(model, xs, ys)[0].cpu()
+            history.append(dict(step=step, train_loss=(loss_acc / n_acc).cpu().tolist(), heldout=val.tolist()))
+            loss_acc.zero_()
+            n_acc = 0
+            stopping.update(val, step)
+            if bar is not None:
+                bar.update(step - bar.n)
+                bar.set_postfix(heldout_loglik=f"{float(val.mean()):.3f}", mi=f"{float(model.mi().mean()):.3f}")
+            if not stopping.active.any():
+                break
+    finally:
+        if bar is not None:
+            bar.close()
     best_val = stopping.best_val.numpy()
     if not np.isfinite(best_val).any():
         raise training.TrainingDivergedError(_diverged(step, train.lr))

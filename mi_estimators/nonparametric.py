@@ -78,7 +78,9 @@ def _ksg_pointwise(
     in the joint space; ``n_x[i] = #{j != i : ||x_j - x_i||_inf < eps[i]}`` (strict), and
     likewise ``n_y``. The strict inequality is a count within radius nextafter(eps, 0): the
     joint KD-tree and the marginal counts (:func:`mi_estimators.range_count.count_within`) test
-    the same float subtractions per column, so the comparison is exact.
+    the same float subtractions per column, so the comparison is exact. Where ``eps[i] = 0``
+    (duplicated points) no radius is below it: the count is then of the exact duplicates, not 0,
+    and :func:`ksg_mi` warns that the data hold ties.
 
     The points are queried in the tree's own order (``cKDTree.indices``: neighbouring queries
     visit the same nodes, so they hit the cache); the answers are put back in sample order.

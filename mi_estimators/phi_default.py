@@ -207,10 +207,11 @@ def _with_defaults(train: TrainOptions, critic: CriticOptions) -> tuple[TrainOpt
     return train, critic
 
 
-def _copula_result(x, y, div, alpha, seed, scores) -> MIResult:
+def _copula_result(x, y, div, alpha, seed, scores=None) -> MIResult:
+    """The copula route's result; ``scores``: the normal scores of ``x, y`` where already computed."""
     from mi_estimators.result import Caveat, normal_interval
 
-    out = gaussian_copula_phi_parts(*scores, div, alpha, seed=seed, normalized=True)
+    out = gaussian_copula_phi_parts(*(scores or (x, y)), div, alpha, seed=seed, normalized=scores is not None)
     mi, se = out["value"], out["stderr"]
     notes = []
     if not math.isfinite(mi):

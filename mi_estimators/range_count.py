@@ -2,8 +2,9 @@ r"""Max-norm neighbour counts for k-NN estimators: how many points lie within a 
 
 ``count_within(a, radius)[i] = #{j : ||a_j - a_i||_inf <= radius[i]}`` (self included), decided
 with the same float test a KD-tree makes (``fabs(a_j[c] - a_i[c]) <= r`` per column), so the
-counts are exactly those of ``sklearn.neighbors.KDTree(a, metric="chebyshev").query_radius(...,
-count_only=True)`` and of the all-pairs test.
+counts are exactly those of the all-pairs test and, wherever the differences are finite (no
+overflow to inf), of ``sklearn.neighbors.KDTree(a, metric="chebyshev").query_radius(...,
+count_only=True)``. Points must be finite and radii >= 0 (a ValueError otherwise).
 
 - One column (:func:`count_sorted`): the passing points are one run of the sorted values;
   binary search finds its ends, which then move to where the float test changes. O(n log n).
@@ -54,47 +55,79 @@ def thread_count(workers: int, n: int | None = None) -> int:
     return max(cores, 1)
 
 
+def _checked(a, radius, ndim: int) -> tuple[np.ndarray, np.ndarray]:
+    """``a`` as a finite float array of ``ndim`` dimensions and ``radius`` as n non-negative floats
+    (inf allowed), or a ValueError that names the problem."""
+    a = np.asarray(a, dtype=float)
+    radius = np.asarray(radius, dtype=float)
+    if a.ndim != ndim:
+        raise ValueError(f"expected points of shape {'(n,)' if ndim == 1 else '(n, d)'}, got {a.shape}")
+    if radius.shape != (a.shape[0],):
+        raise ValueError(f"radius must have one entry per point, shape ({a.shape[0]},); got {radius.shape}")
+    if not np.isfinite(a).all():
+        raise ValueError("the points hold NaN or infinite values: distances to them are undefined")
+    if np.isnan(radius).any() or (radius < 0).any():
+        raise ValueError("every radius must be >= 0 (inf is allowed); got a negative or NaN radius")
+    return a, radius
+
+
+def _first_failing(passes, idx: np.ndarray, n: int) -> np.ndarray:
+    """For each query ``q`` in ``idx``: the first sorted position j in [0, n] where ``passes(j, q)``
+    is False, given that it is True on a prefix of positions and False after (a vectorised
+    binary search on the float test itself: exact, O(log n) rounds)."""
+    lo = np.zeros(idx.size, dtype=np.int64)
+    hi = np.full(idx.size, n, dtype=np.int64)
+    while True:
+        active = np.flatnonzero(lo < hi)
+        if active.size == 0:
+            return lo
+        mid = (lo[active] + hi[active]) // 2
+        ok = passes(mid, idx[active])
+        lo[active[ok]] = mid[ok] + 1
+        hi[active[~ok]] = mid[~ok]
+
+
 def sorted_runs(a: np.ndarray, radius: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The run of sorted positions within ``radius[i]`` of each ``a[i]`` (one column ``a``, (n,)).
 
     Returns ``(order, lo, hi)``: ``order`` is the stable argsort of ``a``; for the point at sorted
     position q (sample ``order[q]``), the points j with ``fabs(a_j - a_i) <= r`` are exactly
     those at sorted positions ``lo[q] <= p < hi[q]``. ``fl(s_j - a_i)`` is non-decreasing along
-    the sorted values ``s``, so they form one run; binary search finds its ends approximately
-    (``a_i ± r`` are rounded sums) and each end then moves, a whole block of equal values at a
-    time, until the float test changes exactly there.
+    the sorted values ``s``, so they form one run. Binary search of the rounded sums
+    ``a_i ± r`` places its ends; each end is then checked with the float test itself, and the
+    few that rounding put wrong are found again by a binary search on that test (exact, and
+    O(n log n) whatever the data).
     """
+    a, radius = _checked(a, radius, 1)
     order = np.argsort(a, kind="stable")
     s = a[order]
     r = radius[order]
     n = s.shape[0]
-    hi = np.searchsorted(s, s + r, side="right")   # queries in sorted order: cache friendly
-    lo = np.searchsorted(s, s - r, side="left")
+    with np.errstate(over="ignore", invalid="ignore"):   # a ± r may overflow: the check corrects it
+        hi = np.searchsorted(s, s + r, side="right")       # queries in sorted order: cache friendly
+        lo = np.searchsorted(s, s - r, side="left")
 
-    def move(ends, valid, passes, jump):
-        # one distinct value per round (equal values give equal differences: a tie block moves at once)
-        while True:
-            idx = np.flatnonzero(valid(ends))
-            idx = idx[passes(ends, idx)]
-            if idx.size == 0:
-                return
-            ends[idx] = jump(ends, idx)
+    def within_above(j, q):   # True on a prefix of j: s_j is not too far above s_q
+        return s[j] - s[q] <= r[q]
 
-    move(hi, lambda e: e < n, lambda e, i: s[e[i]] - s[i] <= r[i],                 # take in passing points
-         lambda e, i: np.searchsorted(s, s[e[i]], side="right"))
-    move(hi, lambda e: e > 0, lambda e, i: s[e[i] - 1] - s[i] > r[i],              # give back failing ones
-         lambda e, i: np.searchsorted(s, s[e[i] - 1], side="left"))
-    move(lo, lambda e: e > 0, lambda e, i: s[e[i] - 1] - s[i] >= -r[i],
-         lambda e, i: np.searchsorted(s, s[e[i] - 1], side="left"))
-    move(lo, lambda e: e < n, lambda e, i: s[e[i]] - s[i] < -r[i],
-         lambda e, i: np.searchsorted(s, s[e[i]], side="right"))
+    def below(j, q):          # True on a prefix of j: s_j is too far below s_q
+        return s[j] - s[q] < -r[q]
+
+    with np.errstate(over="ignore"):
+        for ends, passes in ((hi, within_above), (lo, below)):
+            q = np.arange(n)
+            right_ok = (ends == n) | ~passes(np.minimum(ends, n - 1), q)
+            left_ok = (ends == 0) | passes(np.maximum(ends - 1, 0), q)
+            wrong = np.flatnonzero(~(right_ok & left_ok))
+            if wrong.size:
+                ends[wrong] = _first_failing(passes, wrong, n)
     return order, lo, hi
 
 
 def count_sorted(a: np.ndarray, radius: np.ndarray) -> np.ndarray:
     """#{j : |a_j - a_i| <= radius[i]} for one column ``a`` (n,), exactly as a tree decides it."""
     order, lo, hi = sorted_runs(a, radius)
-    counts = np.empty(a.shape[0], dtype=np.int64)
+    counts = np.empty(order.shape[0], dtype=np.int64)
     counts[order] = hi - lo
     return counts
 
@@ -139,6 +172,9 @@ def count_in_rectangles(seq: np.ndarray, lo: np.ndarray, hi: np.ndarray,
 
 def count_in_squares(a: np.ndarray, radius: np.ndarray) -> np.ndarray:
     """#{j : ||a_j - a_i||_inf <= radius[i]} for two columns ``a`` (n, 2), by ranks (exact)."""
+    a, radius = _checked(a, radius, 2)
+    if a.shape[1] != 2:
+        raise ValueError(f"count_in_squares counts two columns; got {a.shape[1]} (use count_within)")
     n = a.shape[0]
     order1, lo1, hi1 = sorted_runs(a[:, 0], radius)
     order2, lo2, hi2 = sorted_runs(a[:, 1], radius)
@@ -162,6 +198,7 @@ def count_within(a: np.ndarray, radius: np.ndarray, workers: int = 1) -> np.ndar
     otherwise sklearn's KDTree, queried in its own point order (cache friendly) and chunked over
     ``workers`` threads (-1: :func:`thread_count`; the tree releases the GIL).
     """
+    a, radius = _checked(a, radius, 2)
     if a.shape[1] == 1:
         return count_sorted(a[:, 0], radius)
     if a.shape[1] == 2 and a.shape[0] <= WAVELET_MAX_N:
@@ -172,7 +209,7 @@ def count_within(a: np.ndarray, radius: np.ndarray, workers: int = 1) -> np.ndar
     order = tree.get_arrays()[1]   # the tree's own order of the points (its idx_array)
     a_o, r_o = a[order], radius[order]
     n_threads = thread_count(workers)
-    if n_threads <= 1 or a.shape[0] < 2048:
+    if n_threads <= 1 or a.shape[0] < PARALLEL_MIN_N:
         counts = tree.query_radius(a_o, r_o, count_only=True)
     else:
         from concurrent.futures import ThreadPoolExecutor

@@ -150,3 +150,13 @@ def test_early_stopping_reads_a_bounded_random_subset_and_the_readout_all_heldou
     assert np.isfinite(res.mi)
     n_heldout = res.config["n_heldout"]
     assert n_heldout == 200 and seen[:2] == [64, 64] and seen[-1] == n_heldout
+
+
+def test_progress_shows_a_flow_bar_and_leaves_the_estimate_unchanged(capsys):
+    x, y = _gaussian(600, 2, 0.5, 4)
+    kw = dict(seed=5, n_members=1, **TINY)
+    quiet = estimate_flow(x, y, train=_train(steps=60, batch_size=64, eval_every=20), **kw)
+    shown = estimate_flow(x, y, train=_train(steps=60, batch_size=64, eval_every=20, progress=True), **kw)
+    err = capsys.readouterr().err
+    assert "training flow" in err and "mi=" in err
+    assert shown.mi == quiet.mi

@@ -85,7 +85,7 @@ def test_two_column_counts_equal_sklearns_kdtree_at_larger_n():
 
 def test_ksg_gives_the_same_answer_on_every_thread_count():
     rng = np.random.default_rng(7)
-    n = range_count.PARALLEL_MIN_N * 10   # blocks of n / 10 run threaded too
+    n = range_count.PARALLEL_MIN_N * 10   # the two sides and the 10 blocks run in threads
     x = rng.standard_normal((n, 2))
     y = x + rng.standard_normal((n, 2))
     one = nonparametric.ksg_mi(x, y, workers=1, full_output=True)
@@ -199,3 +199,31 @@ def test_mixed_ksg_counts_equal_scipys_ball_counts_on_tied_data(cols):
     radius = np.where(rng.random(2000) < 0.3, 0.0, np.abs(rng.standard_normal(2000)) * 0.2)
     expected = cKDTree(a).query_ball_point(a, radius, p=np.inf, return_length=True) - 1
     np.testing.assert_array_equal(discrete._count_le(a, radius, 1), expected)
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(radius=np.full(3, -1.0)), "radius must be >= 0"),
+    (dict(radius=np.array([0.5, np.nan, 0.5])), "radius must be >= 0"),
+    (dict(radius=np.full(5, 0.5)), "one entry per point"),
+    (dict(a=np.array([[0.0], [np.nan], [1.0]])), "NaN or infinite"),
+    (dict(a=np.array([[0.0, 1.0], [np.inf, 0.0], [1.0, 1.0]])), "NaN or infinite"),
+])
+def test_counts_refuse_what_has_no_count(bad, match):
+    args = {"a": np.array([[0.0], [1.0], [2.0]]), "radius": np.full(3, 0.5), **bad}
+    with pytest.raises(ValueError, match=match):
+        range_count.count_within(args["a"], args["radius"])
+
+
+def test_rounding_far_from_the_run_costs_log_n_not_n():
+    """One far point whose a_i + r rounds far from the run's true end: found by binary search on
+    the float test (the old walk moved one distinct value per round: quadratic)."""
+    n = 20_000
+    a = np.concatenate([[-1e15], np.linspace(0, 0.06, n - 1)])
+    radius = np.zeros(n)
+    radius[0] = 1e15
+    counts = range_count.count_sorted(a, radius)
+    assert counts[0] == int((np.abs(a - a[0]) <= 1e15).sum())
+    np.testing.assert_array_equal(counts[1:], 1 + (np.abs(a[1:] - a[0]) <= 0))
+    two = np.column_stack([a, a[::-1]])
+    np.testing.assert_array_equal(range_count.count_in_squares(two, radius)[:1],
+                                  [(np.abs(two - two[0]).max(1) <= 1e15).sum()])
