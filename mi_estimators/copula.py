@@ -33,6 +33,10 @@ __all__ = ["copula_normalize", "gaussian_copula_test", "copula_test_checked", "C
 COPULA_TEST_MIN_SAMPLES = 100
 
 
+#: Floats of ranks held at once by :func:`copula_normalize` beyond its output (2**22: 32 MiB).
+_NORMALIZE_FLOATS = 2 ** 22
+
+
 def copula_normalize(a) -> np.ndarray:
     r"""Normal scores of every column: :math:`\Phi^{-1}((\mathrm{rank}-\frac12)/n)`, ties averaged.
 
@@ -49,18 +53,24 @@ def copula_normalize(a) -> np.ndarray:
         arr = arr[:, None]
     if arr.ndim != 2 or arr.shape[0] < 2:
         raise ValueError(f"copula_normalize needs an (n, d) array with n >= 2, got shape {arr.shape}")
-    n = arr.shape[0]
-    ranks = np.empty(arr.shape, order="F")   # column by column: contiguous columns
+    n, d = arr.shape
+    out = np.empty((n, d))
     steps = np.arange(1.0, n + 1.0)
-    for j in range(arr.shape[1]):   # a column without ties: its ranks are the inverse of one argsort
-        col = np.ascontiguousarray(arr[:, j])
-        order = np.argsort(col)   # any order is the order when no two values tie
-        s = col[order]
-        if np.all(s[1:] != s[:-1]) and not np.isnan(s[-1]):
-            ranks[order, j] = steps
-        else:
-            ranks[:, j] = rankdata(col, method="average")
-    return np.ascontiguousarray(ndtri((ranks - 0.5) / n))
+    width = max(1, _NORMALIZE_FLOATS // n)   # columns at a time: memory beyond the output stays small
+    for j0 in range(0, d, width):
+        ranks = np.empty((n, min(width, d - j0)), order="F")   # contiguous columns
+        for j in range(ranks.shape[1]):   # a column without ties: its ranks are the inverse of one argsort
+            col = np.ascontiguousarray(arr[:, j0 + j])
+            order = np.argsort(col)   # any order is the order when no two values tie
+            s = col[order]
+            if np.all(s[1:] != s[:-1]) and not np.isnan(s[-1]):
+                ranks[order, j] = steps
+            else:
+                ranks[:, j] = rankdata(col, method="average")
+        ranks -= 0.5
+        ranks /= n
+        out[:, j0:j0 + ranks.shape[1]] = ndtri(ranks)
+    return out
 
 
 #: Multiply-adds Mardia's skewness may cost before it is computed on a seeded row subsample

@@ -34,7 +34,7 @@ from scipy.spatial import cKDTree
 from scipy.special import digamma
 
 from mi_estimators._checks import as_rng, check_choice, check_int, check_xy
-from mi_estimators.canonical import orthonormal_basis
+from mi_estimators.canonical import canonical_parts, row_chunks, whitened_rows
 from mi_estimators.discrete import _discrete, _mixed_ksg
 from mi_estimators.range_count import count_within, thread_count
 from mi_estimators.result import Caveat, MIResult, emit_warnings, normal_interval, to_jsonable
@@ -281,11 +281,10 @@ def _gaussian(x, y, *, bias_correction: bool = True, seed=None) -> dict:
             f"the Gaussian/CCA estimator needs n >= dx + dy + 2 = {dx + dy + 2} samples for a "
             f"non-singular covariance, got n = {n}"
         )
-    # Orthonormal bases of the centred column spaces; their cross product has the
-    # canonical correlations as singular values (numerically stabler than inverting Sxx).
-    qx = orthonormal_basis(x, "x", " before using the Gaussian/CCA estimator")
-    qy = orthonormal_basis(y, "y", " before using the Gaussian/CCA estimator")
-    rho = np.clip(np.linalg.svd(qx.T @ qy, compute_uv=False), 0.0, 1.0)
+    # The canonical correlations from one streamed QR of the centred columns (numerically
+    # stabler than inverting Sxx; memory O(chunk x d) whatever n).
+    parts = canonical_parts(x, y, " before using the Gaussian/CCA estimator")
+    rho = np.clip(parts["rho"], 0.0, 1.0)
     one_minus = (1.0 - rho) * (1.0 + rho)
     if one_minus.min() <= 1e-12:
         raise ValueError(
@@ -305,14 +304,17 @@ def _gaussian(x, y, *, bias_correction: bool = True, seed=None) -> dict:
     # z is ½[x'Σxx⁻¹x + y'Σyy⁻¹y - z'Σ⁻¹z] (centred): the pointwise Gaussian log-ratio.
     # Its empirical sd / sqrt(n) is a sandwich stderr valid for any law with 4 moments;
     # under Gaussianity its variance is sum_i rho_i² (the Gaussian formula, in details).
-    ux = qx * math.sqrt(n)  # whitened x: rows u with u'u = x'Sxx⁻¹x
-    uy = qy * math.sqrt(n)
-    c = qx.T @ qy  # cross-correlation of the whitened blocks
-    # z'Σ⁻¹z in whitened coordinates, with joint covariance [[I, c], [c', I]].
+    # Whitened rows u (u'u = x'Sxx⁻¹x), read in chunks; z'Σ⁻¹z in whitened coordinates, with
+    # joint covariance [[I, c], [c', I]], c the cross-correlation of the whitened blocks.
+    c = parts["cross"]
     joint = np.block([[np.eye(dx), c], [c.T, np.eye(dy)]])
-    uz = np.concatenate([ux, uy], axis=1)
-    quad_joint = np.einsum("ij,ij->i", uz, np.linalg.solve(joint, uz.T).T)
-    influence = 0.5 * ((ux**2).sum(axis=1) + (uy**2).sum(axis=1) - quad_joint)
+    influence = np.empty(n)
+    for rows in row_chunks(n, dx + dy):
+        ux = whitened_rows(x, parts, "x", rows) * math.sqrt(n)
+        uy = whitened_rows(y, parts, "y", rows) * math.sqrt(n)
+        uz = np.concatenate([ux, uy], axis=1)
+        quad_joint = np.einsum("ij,ij->i", uz, np.linalg.solve(joint, uz.T).T)
+        influence[rows] = 0.5 * ((ux**2).sum(axis=1) + (uy**2).sum(axis=1) - quad_joint)
     se_sandwich = float(influence.std(ddof=1) / math.sqrt(n))
     se_gauss = float(math.sqrt((rho**2).sum() / n))
     details = {

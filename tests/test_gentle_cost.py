@@ -227,3 +227,36 @@ def test_rounding_far_from_the_run_costs_log_n_not_n():
     two = np.column_stack([a, a[::-1]])
     np.testing.assert_array_equal(range_count.count_in_squares(two, radius)[:1],
                                   [(np.abs(two - two[0]).max(1) <= 1e15).sum()])
+
+
+def test_streamed_canonical_structure_equals_one_qr_of_all_rows(monkeypatch):
+    from mi_estimators import canonical
+    from mi_estimators.nonparametric import gaussian_mi
+
+    rng = np.random.default_rng(10)
+    z = rng.standard_normal((2500, 4))
+    x = z * np.array([1e-40, 1.0, 1e40, 3.0]) + np.array([0.0, 5.0, 0.0, -2.0])   # columns of far scales
+    y = np.column_stack([0.3 * z[:, :2] + rng.standard_normal((2500, 2)), rng.standard_normal(2500)])
+
+    def basis(a):   # one QR of all rows of the centred, unit-norm columns
+        c = a - a.mean(0)
+        return np.linalg.qr(c / np.linalg.norm(c, axis=0))[0]
+
+    direct = np.linalg.svd(basis(x).T @ basis(y), compute_uv=False)
+    whole = gaussian_mi(x, y, full_output=True)
+    monkeypatch.setattr(canonical, "STREAM_ROWS", 300)   # 9 chunks
+    assert len(list(canonical.row_chunks(2500, 7))) == 9
+    np.testing.assert_allclose(canonical.canonical_correlations(x, y), direct, rtol=1e-12, atol=1e-14)
+    chunked = gaussian_mi(x, y, full_output=True)
+    assert chunked["mi"] == pytest.approx(whole["mi"], rel=1e-12)
+    assert chunked["stderr"] == pytest.approx(whole["stderr"], rel=1e-10)
+
+
+def test_normal_scores_a_few_columns_at_a_time_equal_all_at_once(monkeypatch):
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((400, 7))
+    x[:, 3] = np.round(x[:, 3], 1)
+    whole = copula.copula_normalize(x)
+    monkeypatch.setattr(copula, "_NORMALIZE_FLOATS", 800)   # two columns at a time
+    np.testing.assert_array_equal(copula.copula_normalize(x), whole)
+    np.testing.assert_array_equal(whole, ndtri((rankdata(x, axis=0) - 0.5) / 400))
