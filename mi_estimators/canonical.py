@@ -27,23 +27,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from mi_estimators.chunks import row_chunks
+
 __all__ = ["canonical_parts", "whitened_rows", "canonical_correlations", "wishart_identity_draws",
-           "simulated_canonical_correlations", "noise_floor_path", "debias_by_simulation", "DEBIAS_DRAWS",
-           "STREAM_ROWS", "row_chunks"]
+           "simulated_canonical_correlations", "noise_floor_path", "debias_by_simulation", "DEBIAS_DRAWS"]
 
 #: Wishart draws in :func:`debias_by_simulation` (the same draws at every step of its search).
 DEBIAS_DRAWS = 32
-
-
-#: Rows one step of the streamed QR reads (:func:`canonical_parts`): its working memory is about
-#: (STREAM_ROWS + d) x d floats whatever n is (the data are never copied whole).
-STREAM_ROWS = 8192
-
-
-def row_chunks(n: int, d: int):
-    """Slices of at most max(STREAM_ROWS, d) rows covering range(n)."""
-    step = max(STREAM_ROWS, d)
-    return (slice(s, min(s + step, n)) for s in range(0, n, step))
 
 
 def _centre_and_scale(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -67,8 +57,8 @@ def canonical_parts(x: np.ndarray, y: np.ndarray, use: str = "") -> dict:
     Every column is centred and scaled to unit norm (so that columns of very different scales,
     1e-75 next to 1e75, are not mistaken for dependent ones), and the R factor of the joint
     :math:`[C_x\; C_y] = QR` is built by a tall-skinny QR over row chunks of
-    :data:`STREAM_ROWS` (backward stable like one QR, in O(n d²) time and O((STREAM_ROWS + d) d)
-    memory). With :math:`R = \begin{pmatrix}R_{xx} & R_{xy}\\ 0 & R_{yy}\end{pmatrix}`,
+    :data:`mi_estimators.chunks.STREAM_ROWS` (backward stable like one QR, in O(n d²) time and
+    O((STREAM_ROWS + d) d) memory). With :math:`R = \begin{pmatrix}R_{xx} & R_{xy}\\ 0 & R_{yy}\end{pmatrix}`,
     :math:`Q_x = C_x R_{xx}^{-1}` and :math:`Q_y = C_y R_y^{-1}`, :math:`R_y` the R factor of
     :math:`\binom{R_{xy}}{R_{yy}}`, are orthonormal bases of the two blocks and
     :math:`Q_x^\top Q_y = R_{xy}R_y^{-1}`, whose singular values are the canonical correlations.

@@ -17,6 +17,7 @@ import time
 import numpy as np
 
 from mi_estimators._checks import check_choice, check_int, check_no_constant_columns
+from mi_estimators.chunks import row_chunks
 from mi_estimators.options import CriticOptions, TrainOptions, field_names
 from mi_estimators.result import Caveat, MIResult, t_interval, to_jsonable
 
@@ -56,6 +57,7 @@ def whiten_split(train: np.ndarray, others: list[np.ndarray], name: str):
     mu = train.mean(0)
     centred = train - mu
     cov = centred.T @ centred / train.shape[0]
+    del centred   # (the whitened arrays are built in row chunks: memory about 2x the data, not 5x)
     scale = np.sqrt(np.diag(cov))
     if np.any(scale <= 1e-12 * np.maximum(1.0, np.abs(mu))):
         check_no_constant_columns(train, name, " on the training split: they carry no information and cannot "
@@ -71,7 +73,13 @@ def whiten_split(train: np.ndarray, others: list[np.ndarray], name: str):
         raise ValueError(f"the covariance of {name} is (numerically) singular on the training split: condition "
                          f"number about {(np.max(np.diag(chol)) / np.min(np.diag(chol))) ** 2:.3g}; drop redundant "
                          f"columns of {name} or use standardize=True")
-    return [np.linalg.solve(chol, ((a - mu) / scale).T).T for a in (train, *others)]
+    out = []
+    for a in (train, *others):
+        w = np.empty(a.shape)
+        for rows in row_chunks(*a.shape):
+            w[rows] = np.linalg.solve(chol, ((a[rows] - mu) / scale).T).T
+        out.append(w)
+    return out
 
 
 def infonce_implied_mi(mi: float, batch_size: int) -> float:

@@ -34,7 +34,8 @@ from scipy.spatial import cKDTree
 from scipy.special import digamma
 
 from mi_estimators._checks import as_rng, check_choice, check_int, check_xy
-from mi_estimators.canonical import canonical_parts, row_chunks, whitened_rows
+from mi_estimators.canonical import canonical_parts, whitened_rows
+from mi_estimators.chunks import row_chunks
 from mi_estimators.discrete import _discrete, _mixed_ksg
 from mi_estimators.range_count import count_within, thread_count
 from mi_estimators.result import Caveat, MIResult, emit_warnings, normal_interval, to_jsonable

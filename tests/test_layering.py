@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1] / "mi_estimators"
 #: each other as long as there is no cycle.
 LAYERS = {
     "_checks": 0,
-    "result": 1, "options": 1, "divergences": 1, "range_count": 1,
+    "result": 1, "options": 1, "divergences": 1, "range_count": 1, "chunks": 1,
     "bounds": 2, "critics": 2, "copula": 2, "discrete": 2, "canonical": 2,
     "nonparametric": 3, "training": 3, "flow_model": 3,
     "neural": 4, "flow": 4, "conditional": 4, "contrastive": 4, "contrastive.losses": 4, "contrastive.dro": 4,
