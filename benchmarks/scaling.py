@@ -211,7 +211,9 @@ def report(args) -> None:
                 pts = [(n, latest[path, n, d]["seconds"]) for n in sizes
                        if (path, n, d) in latest and latest[path, n, d]["status"] == "ok"]
                 if pts:
-                    ax.loglog(*zip(*pts), "o-", label=f"{path} (slope {slopes[path, d]:.2f})")
+                    slope = slopes[path, d]
+                    ax.loglog(*zip(*pts), "o-", color=f"C{PATHS.index(path)}",   # one colour per path in every panel
+                              label=f"{path} (slope {slope:.2f})" if math.isfinite(slope) else f"{path} (slope: too few points >= 0.05 s)")
             ax.set_title(f"d = d_x + d_y = {d}")
             ax.set_xlabel("n")
             ax.grid(True, which="both", alpha=0.3)
