@@ -60,8 +60,10 @@ def canonical_parts(x: np.ndarray, y: np.ndarray, use: str = "") -> dict:
     :data:`mi_estimators.chunks.STREAM_ROWS` (backward stable like one QR, in O(n d²) time and
     O((STREAM_ROWS + d) d) memory). With :math:`R = \begin{pmatrix}R_{xx} & R_{xy}\\ 0 & R_{yy}\end{pmatrix}`,
     :math:`Q_x = C_x R_{xx}^{-1}` and :math:`Q_y = C_y R_y^{-1}`, :math:`R_y` the R factor of
-    :math:`\binom{R_{xy}}{R_{yy}}`, are orthonormal bases of the two blocks and
-    :math:`Q_x^\top Q_y = R_{xy}R_y^{-1}`, whose singular values are the canonical correlations.
+    :math:`\binom{R_{xy}}{R_{yy}} = Q_2 R_y`, are orthonormal bases of the two blocks and
+    :math:`Q_x^\top Q_y = R_{xy}R_y^{-1}` is the top :math:`d_x` rows of :math:`Q_2` (orthonormal
+    to round-off, however ill-conditioned y is), whose singular values are the canonical
+    correlations.
 
     Returns ``rho`` (decreasing, not clipped), ``cross`` (:math:`Q_x^\top Q_y`), and per block
     ``mean_*``, ``scale_*`` (column norms) and ``whiten_*`` (:math:`R^{-1}`), so that
@@ -84,12 +86,14 @@ def canonical_parts(x: np.ndarray, y: np.ndarray, use: str = "") -> dict:
                                 (y[rows] - parts["mean_y"]) / parts["scale_y"]], axis=1)
         r = np.linalg.qr(np.concatenate([r, chunk]), mode="r")
     r_xx, r_xy = r[:dx, :dx], r[:dx, dx:]
-    r_y = np.linalg.qr(np.concatenate([r_xy, r[dx:, dx:]]), mode="r")
+    # [R_xy; R_yy] = Q2 R_y: Q_y = [Q_1 Q_1'] Q2, so Q_x'Q_y = R_xy R_y^{-1} is Q2's top d_x rows,
+    # orthonormal to round-off however ill-conditioned y is (a triangular solve would not be)
+    q2, r_y = np.linalg.qr(np.concatenate([r_xy, r[dx:, dx:]]))
     for name, rr in (("x", r_xx), ("y", r_y)):
         if np.abs(np.diag(rr)).min() <= 1e-10:
             raise _singular(name, n, rr.shape[1], use)
         parts[f"whiten_{name}"] = solve_triangular(rr, np.eye(rr.shape[1]))
-    parts["cross"] = solve_triangular(r_y, r_xy.T, trans="T").T   # R_xy R_y^{-1}
+    parts["cross"] = q2[:dx]
     parts["rho"] = np.linalg.svd(parts["cross"], compute_uv=False)
     return parts
 

@@ -75,10 +75,13 @@ def whiten_split(train: np.ndarray, others: list[np.ndarray], name: str):
                          f"columns of {name} or use standardize=True")
     out = []
     for a in (train, *others):
-        w = np.empty(a.shape)
+        w = None
         for rows in row_chunks(*a.shape):
-            w[rows] = np.linalg.solve(chol, ((a[rows] - mu) / scale).T).T
-        out.append(w)
+            piece = np.linalg.solve(chol, ((a[rows] - mu) / scale).T).T
+            if w is None:
+                w = np.empty(a.shape, dtype=piece.dtype)   # the input's float type, as one solve gives
+            w[rows] = piece
+        out.append(w if w is not None else np.empty(a.shape))
     return out
 
 

@@ -262,3 +262,18 @@ def test_normal_scores_a_few_columns_at_a_time_equal_all_at_once(monkeypatch):
     monkeypatch.setattr(copula, "_NORMALIZE_FLOATS", 800)   # two columns at a time
     np.testing.assert_array_equal(copula.copula_normalize(x), whole)
     np.testing.assert_array_equal(whole, ndtri((rankdata(x, axis=0) - 0.5) / 400))
+
+
+def test_an_ill_conditioned_second_block_near_rho_one_keeps_its_canonical_correlations():
+    """y spanning the same columns as y0 through an ill-conditioned basis (condition ~1e8) has
+    the same canonical correlations: Q_x'Q_y is read from an orthonormal factor, not a solve."""
+    from mi_estimators.canonical import canonical_correlations
+    from mi_estimators.nonparametric import gaussian_mi
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2000, 2))
+    y0 = x + 1e-4 * rng.standard_normal((2000, 2))                 # 1 - rho about 5e-9
+    y = np.column_stack([y0[:, 0], y0[:, 0] + 1e-8 * y0[:, 1]])
+    np.testing.assert_allclose(1 - canonical_correlations(x, y), 1 - canonical_correlations(x, y0), rtol=1e-3)
+    assert gaussian_mi(x, y) == pytest.approx(gaussian_mi(x, y0), rel=1e-6)
+    assert gaussian_mi(y, x) == pytest.approx(gaussian_mi(x, y), rel=1e-6)
