@@ -210,12 +210,7 @@ def _fit(model, train_xy, heldout_xy, train: TrainOptions, seed: int, device) ->
     stopping = training._EarlyStopping(list(model.parameters()), k, train.patience, device)
     xs, ys = training.selection_subset(xh, yh, training.SELECTION_HELDOUT_MAX, seed)  # the readout uses all
     history, t0, n_acc, step = [], time.perf_counter(), 0, 0
-    bar = None
-    if train.progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=train.steps, desc="training flow", unit="step")
-    try:
+    with training.TrainingProgress(train.progress, train.steps, "training flow") as bar:
         for step in range(1, train.steps + 1):
             step_fn(*next(stream))
             n_acc += 1
@@ -226,14 +221,9 @@ def _fit(model, train_xy, heldout_xy, train: TrainOptions, seed: int, device) ->
             loss_acc.zero_()
             n_acc = 0
             stopping.update(val, step)
-            if bar is not None:
-                bar.update(step - bar.n)
-                bar.set_postfix(heldout_loglik=f"{float(val.mean()):.3f}", mi=f"{float(model.mi().mean()):.3f}")
+            bar.advance(step, heldout_loglik=f"{float(val.mean()):.3f}", mi=f"{float(model.mi().mean()):.3f}")
             if not stopping.active.any():
                 break
-    finally:
-        if bar is not None:
-            bar.close()
     best_val = stopping.best_val.numpy()
     if not np.isfinite(best_val).any():
         raise training.TrainingDivergedError(_diverged(step, train.lr))

@@ -75,13 +75,10 @@ def whiten_split(train: np.ndarray, others: list[np.ndarray], name: str):
                          f"columns of {name} or use standardize=True")
     out = []
     for a in (train, *others):
-        w = None
+        w = np.empty(a.shape, dtype=np.result_type(chol, a, np.float32))   # what one solve would return
         for rows in row_chunks(*a.shape):
-            piece = np.linalg.solve(chol, ((a[rows] - mu) / scale).T).T
-            if w is None:
-                w = np.empty(a.shape, dtype=piece.dtype)   # the input's float type, as one solve gives
-            w[rows] = piece
-        out.append(w if w is not None else np.empty(a.shape))
+            w[rows] = np.linalg.solve(chol, ((a[rows] - mu) / scale).T).T
+        out.append(w)
     return out
 
 

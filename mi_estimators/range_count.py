@@ -7,7 +7,8 @@ overflow to inf), of ``sklearn.neighbors.KDTree(a, metric="chebyshev").query_rad
 count_only=True)``. Points must be finite and radii >= 0 (a ValueError otherwise).
 
 - One column (:func:`count_sorted`): the passing points are one run of the sorted values;
-  binary search finds its ends, which then move to where the float test changes. O(n log n).
+  binary search of the rounded ends ``a_i ± r`` places it, and an end that rounding put wrong
+  is found again by binary search on the float test itself. O(n log n).
 - Two columns (:func:`count_in_squares`): each column's run is an interval of that column's
   sorted positions, so a point passes both tests when its (position in column 1, position in
   column 2) lies in a rectangle of the rank grid. The rectangles are counted exactly by a
@@ -99,6 +100,11 @@ def sorted_runs(a: np.ndarray, radius: np.ndarray) -> tuple[np.ndarray, np.ndarr
     O(n log n) whatever the data).
     """
     a, radius = _checked(a, radius, 1)
+    return _sorted_runs(a, radius)
+
+
+def _sorted_runs(a: np.ndarray, radius: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`sorted_runs` on checked input."""
     order = np.argsort(a, kind="stable")
     s = a[order]
     r = radius[order]
@@ -126,7 +132,11 @@ def sorted_runs(a: np.ndarray, radius: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 def count_sorted(a: np.ndarray, radius: np.ndarray) -> np.ndarray:
     """#{j : |a_j - a_i| <= radius[i]} for one column ``a`` (n,), exactly as a tree decides it."""
-    order, lo, hi = sorted_runs(a, radius)
+    return _count_sorted(*_checked(a, radius, 1))
+
+
+def _count_sorted(a: np.ndarray, radius: np.ndarray) -> np.ndarray:
+    order, lo, hi = _sorted_runs(a, radius)
     counts = np.empty(order.shape[0], dtype=np.int64)
     counts[order] = hi - lo
     return counts
@@ -175,9 +185,13 @@ def count_in_squares(a: np.ndarray, radius: np.ndarray) -> np.ndarray:
     a, radius = _checked(a, radius, 2)
     if a.shape[1] != 2:
         raise ValueError(f"count_in_squares counts two columns; got {a.shape[1]} (use count_within)")
+    return _count_in_squares(a, radius)
+
+
+def _count_in_squares(a: np.ndarray, radius: np.ndarray) -> np.ndarray:
     n = a.shape[0]
-    order1, lo1, hi1 = sorted_runs(a[:, 0], radius)
-    order2, lo2, hi2 = sorted_runs(a[:, 1], radius)
+    order1, lo1, hi1 = _sorted_runs(a[:, 0], radius)
+    order2, lo2, hi2 = _sorted_runs(a[:, 1], radius)
     pos2 = np.empty(n, dtype=np.int64)
     pos2[order2] = np.arange(n)
     lo2_by_sample = np.empty(n, dtype=np.int64)
@@ -200,16 +214,16 @@ def count_within(a: np.ndarray, radius: np.ndarray, workers: int = 1) -> np.ndar
     """
     a, radius = _checked(a, radius, 2)
     if a.shape[1] == 1:
-        return count_sorted(a[:, 0], radius)
+        return _count_sorted(a[:, 0], radius)
     if a.shape[1] == 2 and a.shape[0] <= WAVELET_MAX_N:
-        return count_in_squares(a, radius)
+        return _count_in_squares(a, radius)
     from sklearn.neighbors import KDTree
 
     tree = KDTree(a, metric="chebyshev")
     order = tree.get_arrays()[1]   # the tree's own order of the points (its idx_array)
     a_o, r_o = a[order], radius[order]
-    n_threads = thread_count(workers)
-    if n_threads <= 1 or a.shape[0] < PARALLEL_MIN_N:
+    n_threads = thread_count(workers, a.shape[0])
+    if n_threads <= 1:
         counts = tree.query_radius(a_o, r_o, count_only=True)
     else:
         from concurrent.futures import ThreadPoolExecutor

@@ -62,6 +62,7 @@ __all__ = [
     "TrainingDivergedError",
     "TrainResult",
     "selection_subset",
+    "TrainingProgress",
     "fit_critic",
     "evaluate_critic",
     "resolve_device",
@@ -286,6 +287,30 @@ def _streaming_batches(sampler, n_members: int, batch_size: int, chunk: int, n_h
     return batches(), xh, yh
 
 
+class TrainingProgress:
+    """A tqdm bar over ``steps`` training steps when ``show`` (else nothing), advanced at each
+    evaluation with its postfix; a context manager that closes it, also on an error."""
+
+    def __init__(self, show: bool, steps: int, desc: str):
+        self.bar = None
+        if show:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=steps, desc=desc, unit="step")
+
+    def advance(self, step: int, **postfix) -> None:
+        if self.bar is not None:
+            self.bar.update(step - self.bar.n)
+            self.bar.set_postfix(**postfix)
+
+    def __enter__(self) -> "TrainingProgress":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 class _EarlyStopping:
     """Per member: the best held-out value, its weights and step; a member freezes after
     ``patience`` evaluations without improvement (``None``: never; the last weights are kept).
@@ -410,15 +435,10 @@ def _train(critic, bound, stream, heldout_estimate, *, steps, eval_every, patien
     loss_acc = torch.zeros(n_members, dtype=torch.float64, device=device)
     n_acc = 0
     t0 = time.perf_counter()
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=steps, desc=f"training {bound_name}", unit="step")
     train_step = make_train_step(critic, bound, lr=lr, weight_decay=weight_decay, cuda_graph=use_graph,
                                  record=lambda scores, loss: loss_acc.add_(loss.to(torch.float64)))
     step = 0
-    try:
+    with TrainingProgress(progress, steps, f"training {bound_name}") as bar:
         for step in range(1, steps + 1):
             train_step(*next(stream))
             n_acc += 1
@@ -435,14 +455,9 @@ def _train(critic, bound, stream, heldout_estimate, *, steps, eval_every, patien
                                          "the held-out estimate")
             history.append(dict(step=step, train_loss=train_loss.tolist(), heldout=val.tolist()))
             stopping.update(val, step)
-            if bar is not None:
-                bar.update(step - bar.n)
-                bar.set_postfix(heldout=f"{float(val.mean()):.3f}")
+            bar.advance(step, heldout=f"{float(val.mean()):.3f}")
             if not stopping.active.any():
                 break
-    finally:
-        if bar is not None:
-            bar.close()
     stopping.restore()
     est, se, nb = _checked_heldout(lambda: heldout_estimate(final_repeats), step, bound_name, lr, hint,
                                    "the final held-out estimate")
